@@ -1,0 +1,1 @@
+"""REST API: thin routers over the domain services."""

@@ -1,0 +1,135 @@
+"""Archive resources under ``/v2/project/{key}`` and ``/v2/partner/{key}`` (see docs/rest-api.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from archivist.api.deps import is_legacy, project, services
+from archivist.api.errors import json_body
+from archivist.archives.model import Archive
+from archivist.archives.service import SUPPORTED_LAYOUTS, parse_start
+from archivist.archives.status import DOWNLOADABLE, RECORDING
+from archivist.errors import AuthFailed, BadRequest, MethodNotAllowed, NotFound
+
+router = APIRouter(tags=["archives"])
+
+DEFAULT_COUNT = 50
+MAX_COUNT = 1000
+
+
+def archive_url(request: Request, archive: Archive) -> str | None:
+    if archive.status not in DOWNLOADABLE or archive.storage_key is None:
+        return None
+    base = services(request).settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return f"{base}/archives/{archive.id}/download"
+
+
+def render(request: Request, archive: Archive) -> dict[str, Any]:
+    return archive.to_json(legacy=is_legacy(request), url=archive_url(request, archive))
+
+
+def _int_param(raw: str | None, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return value
+
+
+@router.post("/archive", summary="Start recording an archive")
+async def start_archive(request: Request, key: str) -> JSONResponse:
+    proj = await project(request, key)
+    body = await json_body(request)
+    action = body.get("action")
+    if action is not None and action != "start":
+        raise BadRequest("action must be \"start\" (case-sensitive)")
+    opts = parse_start(body)
+    archive = await services(request).archives.start(proj.api_key, opts)
+    return JSONResponse(render(request, archive))
+
+
+@router.get("/archive", summary="List archives, newest first")
+async def list_archives(request: Request, key: str) -> JSONResponse:
+    proj = await project(request, key)
+    q = request.query_params
+    offset = _int_param(q.get("offset"), "offset", 0)
+    count = min(_int_param(q.get("count"), "count", DEFAULT_COUNT), MAX_COUNT)
+    session_id = q.get("sessionId") or None
+    total, items = await services(request).archives.page(proj.api_key, offset, count, session_id)
+    return JSONResponse({"count": total, "items": [render(request, a) for a in items]})
+
+
+@router.get("/archive/{archive_id}", summary="Get an archive")
+async def get_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
+    proj = await project(request, key)
+    try:
+        archive = await services(request).archives.get(proj.api_key, archive_id)
+    except NotFound:
+        if is_legacy(request):  # the spec answers an invalid archive id with 400
+            raise BadRequest("invalid archive ID") from None
+        raise
+    return JSONResponse(render(request, archive))
+
+
+@router.post("/archive/{archive_id}", summary="Stop an archive (the spec's {\"action\":\"stop\"})")
+async def post_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
+    proj = await project(request, key)
+    body = await json_body(request)
+    action = body.get("action")
+    if action is None:
+        raise BadRequest("action is required: set it to \"stop\" (case-sensitive)")
+    if action != "stop":
+        raise BadRequest("action must be \"stop\" (case-sensitive)")
+    archive = await services(request).archives.stop(proj.api_key, archive_id)
+    return JSONResponse(render(request, archive))
+
+
+@router.post("/archive/{archive_id}/stop", summary="Stop an archive")
+async def stop_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
+    proj = await project(request, key)
+    archive = await services(request).archives.stop(proj.api_key, archive_id)
+    return JSONResponse(render(request, archive))
+
+
+@router.delete("/archive/{archive_id}", status_code=204, summary="Delete an available archive")
+async def delete_archive(request: Request, key: str, archive_id: str) -> Response:
+    proj = await project(request, key)
+    try:
+        await services(request).archives.delete(proj.api_key, archive_id)
+    except NotFound:
+        if is_legacy(request):  # the spec answers an invalid archive id with 403
+            raise AuthFailed("invalid archive ID") from None
+        raise
+    return Response(status_code=204)
+
+
+@router.put("/archive/{archive_id}/layout", summary="Change the layout of a recording archive")
+async def set_layout(request: Request, key: str, archive_id: str) -> JSONResponse:
+    proj = await project(request, key)
+    body = await json_body(request)
+    archive = await services(request).archives.get(proj.api_key, archive_id)
+    ltype = body.get("type")
+    if not isinstance(ltype, str):
+        raise BadRequest("layout type is required")
+    if ltype not in SUPPORTED_LAYOUTS or body.get("screenshareType") is not None:
+        raise BadRequest(f"layout '{ltype}' is not supported yet by this server (bestFit only)")
+    if archive.status not in RECORDING:
+        raise BadRequest("the layout can only be changed while the archive is recording")
+    return JSONResponse({})
+
+
+@router.patch("/archive/{archive_id}/streams", summary="Add or remove a stream (manual stream mode)")
+async def patch_streams(request: Request, key: str, archive_id: str) -> Response:
+    proj = await project(request, key)
+    body = await json_body(request)
+    archive = await services(request).archives.get(proj.api_key, archive_id)
+    if not body.get("addStream") and not body.get("removeStream"):
+        raise BadRequest("addStream or removeStream is required")
+    raise MethodNotAllowed(f"archive {archive.id} uses streamMode 'auto': streams cannot be added or removed")

@@ -1,0 +1,166 @@
+"""Error mapping: every error body is JSON ``{"code": <int>, "message": "<text>"}``.
+
+Also the request-shaping middleware: path normalisation (duplicate and trailing slashes, which
+the SDKs send for an ``api_url`` with a trailing slash and the spec's examples use) and the
+request body size limit (413).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from archivist import logs
+from archivist.archives.status import IllegalTransition
+from archivist.errors import ArchivistError
+
+log = logs.get(__name__)
+
+_MESSAGES = {404: "not found", 405: "method not allowed", 413: "request body too large"}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message}, status_code=status, headers=headers)
+
+
+class RequestShaping:
+    """ASGI middleware: normalise the path and cap the request body."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "/")
+        clean = re.sub(r"/{2,}", "/", path)
+        if len(clean) > 1 and clean.endswith("/"):
+            clean = clean.rstrip("/") or "/"
+        if clean != path:
+            scope = dict(scope)
+            scope["path"] = clean
+            scope["raw_path"] = clean.encode()
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_body
+                except ValueError:
+                    too_big = False
+                    await error_response(400, "invalid Content-Length")(scope, receive, send)
+                    return
+                if too_big:
+                    await error_response(413, f"request body larger than {self.max_body} bytes")(
+                        scope, receive, send
+                    )
+                    return
+        received = 0
+        limit = self.max_body
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await error_response(413, f"request body larger than {self.max_body} bytes")(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def install(app: FastAPI, max_body: int) -> None:
+    app.add_middleware(RequestShaping, max_body=max_body)
+
+    @app.exception_handler(ArchivistError)
+    async def _domain(_request: Request, exc: ArchivistError) -> JSONResponse:
+        return error_response(exc.status, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail else _MESSAGES.get(exc.status_code, "error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = "not found"
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return error_response(400, f"invalid request: {where} {first.get('msg', '')}".strip())
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_request: Request, exc: IllegalTransition) -> JSONResponse:
+        log.error("illegal archive transition", old=exc.old, new=exc.new)
+        return error_response(409, f"archive cannot go from {exc.old.value} to {exc.new.value}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path, error=repr(exc))
+        return error_response(500, "internal server error")
+
+
+async def json_body(request: Request, *, max_chars: int | None = None, lenient_quotes: bool = False) -> dict[str, Any]:
+    """The request's JSON object. Empty body: ``{}`` (SDKs send bodiless POSTs labelled JSON).
+
+    ``lenient_quotes`` also accepts the single-quoted object of the spec's own curl example
+    for the callback registry (``{'url':'…', 'group': 'archive','event': 'status'}``).
+    """
+    from archivist.errors import BadRequest
+
+    raw = await request.body()
+    if max_chars is not None and len(raw) > max_chars:
+        raise BadRequest(f"the JSON data cannot be longer than {max_chars} characters")
+    if not raw.strip():
+        return {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = _single_quoted(text) if lenient_quotes else None
+        if value is None:
+            raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadRequest("request body must be a JSON object")
+    return value
+
+
+_SQ_PAIR = re.compile(r"""\s*'([^'\\]*)'\s*:\s*'([^'\\]*)'\s*""")
+
+
+def _single_quoted(text: str) -> dict[str, Any] | None:
+    """Parse a flat object of single-quoted string pairs; anything else is None."""
+    body = text.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        return None
+    inner = body[1:-1].strip()
+    if not inner:
+        return None
+    out: dict[str, Any] = {}
+    for part in inner.split(","):
+        match = _SQ_PAIR.fullmatch(part)
+        if match is None:
+            return None
+        out[match.group(1)] = match.group(2)
+    return out

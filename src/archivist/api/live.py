@@ -1,0 +1,97 @@
+"""Acting on live sessions: signal, force disconnect, streams (opentok-rest-compat.md §6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from archivist.api.deps import project, services
+from archivist.api.errors import json_body
+from archivist.errors import BadRequest, NotFound
+from archivist.rooms.reasons import CloseReason
+from archivist.rooms.room import Room, check_signal
+
+router = APIRouter(tags=["live sessions"])
+
+
+async def _room(request: Request, key: str, session_id: str) -> Room | None:
+    proj = await project(request, key)
+    svc = services(request)
+    await svc.sessions.get(proj.api_key, session_id)
+    return svc.rooms.get(session_id)
+
+
+async def _signal(request: Request, key: str, session_id: str, connection_id: str | None) -> Response:
+    room = await _room(request, key, session_id)
+    body = await json_body(request)
+    check_signal(body.get("type"), body.get("data"))
+    if room is None:
+        if connection_id is not None:
+            raise NotFound("connection not found")
+        return Response(status_code=204)
+    await room.signal(body.get("type"), body.get("data"), to=connection_id)
+    return Response(status_code=204)
+
+
+@router.post("/session/{session_id}/signal", status_code=204, summary="Signal every connection")
+async def signal_all(request: Request, key: str, session_id: str) -> Response:
+    return await _signal(request, key, session_id, None)
+
+
+@router.post(
+    "/session/{session_id}/connection/{connection_id}/signal", status_code=204, summary="Signal one connection"
+)
+async def signal_one(request: Request, key: str, session_id: str, connection_id: str) -> Response:
+    return await _signal(request, key, session_id, connection_id)
+
+
+@router.delete("/session/{session_id}/connection/{connection_id}", status_code=204, summary="Force disconnect")
+async def force_disconnect(request: Request, key: str, session_id: str, connection_id: str) -> Response:
+    room = await _room(request, key, session_id)
+    if room is None:
+        raise NotFound("connection not found")
+    await room.connection(connection_id).close(CloseReason.FORCE_DISCONNECTED)
+    return Response(status_code=204)
+
+
+@router.get("/session/{session_id}/stream", summary="List a session's streams")
+async def list_streams(request: Request, key: str, session_id: str) -> JSONResponse:
+    room = await _room(request, key, session_id)
+    items = [s.rest_json() for s in room.streams()] if room else []
+    return JSONResponse({"count": len(items), "items": items})
+
+
+@router.get("/session/{session_id}/stream/{stream_id}", summary="Get a stream")
+async def get_stream(request: Request, key: str, session_id: str, stream_id: str) -> Response:
+    room = await _room(request, key, session_id)
+    stream = room.find_stream(stream_id) if room else None
+    if stream is None:
+        raise NotFound("stream not found")
+    # Served as text/plain: the Node SDK 2.23 parses a JSON-typed body twice (opentok-node#316).
+    return Response(json.dumps(stream.rest_json()), media_type="text/plain")
+
+
+@router.put("/session/{session_id}/stream", summary="Set streams' layout class lists")
+async def set_class_lists(request: Request, key: str, session_id: str) -> JSONResponse:
+    room = await _room(request, key, session_id)
+    body = await json_body(request)
+    items = body.get("items")
+    if not isinstance(items, list) or not items:
+        raise BadRequest("items must be a non-empty array")
+    updates: list[tuple[Any, list[str]]] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise BadRequest("each item needs a stream id")
+        classes = item.get("layoutClassList")
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise BadRequest("layoutClassList must be an array of strings")
+        stream = room.find_stream(item["id"]) if room else None
+        if stream is None:
+            raise BadRequest(f"stream {item['id']} not found in the session")
+        updates.append((stream, classes))
+    for stream, classes in updates:
+        stream.layout_classes = list(classes)
+    return JSONResponse({})

@@ -1,0 +1,1 @@
+"""Archives: the model, its status machine, and the service behind the REST API."""

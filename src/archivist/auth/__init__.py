@@ -1,0 +1,1 @@
+"""Authentication: REST callers (project JWT or partner key:secret) and client tokens."""

@@ -1,0 +1,88 @@
+"""REST authentication.
+
+Two schemes, accepted on either prefix (``/v2/project/{k}``, ``/v2/partner/{k}``) and on
+``/session/create``:
+
+* ``X-OPENTOK-AUTH: <JWT>``: HS256 with the project secret, ``iss`` = API key,
+  ``ist`` = "project" (absent tolerated, as early Java SDK builds sent), ``exp`` in the future
+  (60 s leeway). ``jti`` is not required (Node sends none).
+* ``X-TB-PARTNER-AUTH: <key>:<secret>`` (the 2013 spec), split at the first ``:``, secret
+  compared in constant time.
+
+Every failure is a 403 (``AuthFailed``): the SDKs map 403 to their AuthError.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+
+import jwt
+
+from archivist.errors import AuthFailed
+from archivist.store.projects import Project
+
+LEEWAY_SECONDS = 60
+
+ProjectLookup = Callable[[str], Awaitable[Project | None]]
+
+
+async def authenticate(
+    headers: Mapping[str, str], lookup: ProjectLookup, path_key: str | None = None
+) -> Project:
+    """Return the authenticated project; ``path_key`` is the key in the URL, if any."""
+    token = headers.get("x-opentok-auth")
+    partner = headers.get("x-tb-partner-auth")
+    if token:
+        return await _from_jwt(token.strip(), lookup, path_key)
+    if partner:
+        return await _from_partner(partner.strip(), lookup, path_key)
+    raise AuthFailed("authentication required: send X-OPENTOK-AUTH or X-TB-PARTNER-AUTH")
+
+
+async def _from_jwt(token: str, lookup: ProjectLookup, path_key: str | None) -> Project:
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise AuthFailed("invalid X-OPENTOK-AUTH token") from None
+    if header.get("alg") != "HS256":
+        raise AuthFailed("X-OPENTOK-AUTH must be signed with HS256")
+    iss = unverified.get("iss")
+    if not isinstance(iss, (str, int)) or not str(iss).isdigit():
+        raise AuthFailed("X-OPENTOK-AUTH token has no valid 'iss' (API key)")
+    key = str(iss)
+    if path_key is not None and key != path_key:
+        raise AuthFailed("X-OPENTOK-AUTH 'iss' does not match the API key in the URL")
+    project = await lookup(key)
+    if project is None:
+        raise AuthFailed("invalid API key or secret")
+    try:
+        claims = jwt.decode(
+            token,
+            project.api_secret,
+            algorithms=["HS256"],
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp"], "verify_iat": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthFailed("X-OPENTOK-AUTH token expired") from None
+    except jwt.PyJWTError:
+        raise AuthFailed("invalid API key or secret") from None
+    ist = claims.get("ist")
+    if ist is not None and ist != "project":
+        raise AuthFailed("X-OPENTOK-AUTH 'ist' must be 'project'")
+    return project
+
+
+async def _from_partner(value: str, lookup: ProjectLookup, path_key: str | None) -> Project:
+    key, sep, secret = value.partition(":")
+    key = key.strip()
+    if not sep or not key.isdigit() or not secret:
+        raise AuthFailed("X-TB-PARTNER-AUTH must be '<api_key>:<api_secret>'")
+    if path_key is not None and key != path_key:
+        raise AuthFailed("X-TB-PARTNER-AUTH API key does not match the API key in the URL")
+    project = await lookup(key)
+    if project is None or not hmac.compare_digest(project.api_secret.encode(), secret.strip().encode()):
+        raise AuthFailed("invalid API key or secret")
+    return project

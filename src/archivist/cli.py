@@ -1,0 +1,150 @@
+"""Command line: ``archivist serve | projects create/list | migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import replace
+from typing import Any
+
+from archivist import config, logs
+from archivist.store.db import open_database
+from archivist.store.projects import Project, ProjectRepository
+
+
+async def _with_projects(settings: config.Settings, fn: Any) -> Any:
+    engine = await open_database(settings.db_url)
+    try:
+        return await fn(ProjectRepository(engine))
+    finally:
+        await engine.dispose()
+
+
+async def ensure_default_project(settings: config.Settings) -> Project | None:
+    """First start on an empty data directory: create a development project and return it."""
+
+    async def run(repo: ProjectRepository) -> Project | None:
+        if await repo.all():
+            return None
+        return await repo.create("default")
+
+    result: Project | None = await _with_projects(settings, run)
+    return result
+
+
+def _print_project(project: Project, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"apiKey": project.api_key, "apiSecret": project.api_secret, "name": project.name}))
+    else:
+        print(f"API key:    {project.api_key}\nAPI secret: {project.api_secret}\nname:       {project.name}")
+
+
+def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    import uvicorn
+
+    from archivist.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = replace(settings, **overrides)
+    if settings.create_default_project:
+        created = asyncio.run(ensure_default_project(settings))
+        if created is not None:
+            print("Created a development project (keep the secret safe):", flush=True)
+            _print_project(created, False)
+            print(flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ws_ping_interval=5,
+        ws_ping_timeout=10,
+    )
+    return 0
+
+
+def cmd_projects(args: argparse.Namespace, settings: config.Settings) -> int:
+    if args.action == "create":
+
+        async def create(repo: ProjectRepository) -> Project:
+            return await repo.create(args.name, api_key=args.api_key, api_secret=args.api_secret)
+
+        try:
+            project: Project = asyncio.run(_with_projects(settings, create))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        _print_project(project, args.json)
+        return 0
+
+    async def list_all(repo: ProjectRepository) -> list[Project]:
+        return await repo.all()
+
+    projects: list[Project] = asyncio.run(_with_projects(settings, list_all))
+    if args.json:
+        print(json.dumps([{"apiKey": p.api_key, "name": p.name, "createdAt": p.created_at} for p in projects]))
+    else:
+        for p in projects:
+            print(f"{p.api_key}\t{p.name}")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: config.Settings) -> int:
+    from archivist.store.migrations import MIGRATIONS
+
+    async def run() -> None:
+        engine = await open_database(settings.db_url)
+        await engine.dispose()
+
+    asyncio.run(run())
+    print(f"database at schema version {MIGRATIONS[-1][0]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archivist", description="Self-hosted session recording server")
+    parser.add_argument("--data-dir", help="data directory (default: $ARCHIVIST_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1; $ARCHIVIST_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8080; $PORT or $ARCHIVIST_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    projects = sub.add_parser("projects", help="manage projects (API key + secret)")
+    psub = projects.add_subparsers(dest="action", required=True)
+    create = psub.add_parser("create", help="create a project and print its key and secret")
+    create.add_argument("--name", default="project")
+    create.add_argument("--api-key", help="use this decimal API key instead of a random one")
+    create.add_argument("--api-secret", help="use this secret instead of a random one")
+    create.add_argument("--json", action="store_true")
+    lst = psub.add_parser("list", help="list projects")
+    lst.add_argument("--json", action="store_true")
+    projects.set_defaults(func=cmd_projects)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        from pathlib import Path
+
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = config.load(**overrides)
+    logs.configure(settings.log_level, settings.log_json)
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Structured logging (structlog on top of the standard library).
+
+Secrets never reach a log line: :func:`redact` masks the values of keys that look secret, and
+call sites log ids, never tokens or API secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = ("secret", "token", "password", "authorization", "x-opentok-auth", "x-tb-partner-auth")
+
+
+def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event.keys()):
+        if any(part in key.lower() for part in _SECRET_KEYS):
+            event[key] = "***"
+    return event
+
+
+def configure(level: str = "INFO", json_logs: bool = False) -> None:
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s", force=True)
+    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(
+        colors=False
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get(name: str) -> Any:
+    return structlog.get_logger(name)

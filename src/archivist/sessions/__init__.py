@@ -1,0 +1,1 @@
+"""Persisted sessions: OpenTok-format ids, media mode, archive mode."""

@@ -1,0 +1,120 @@
+"""Versioned schema migrations, written as portable SQL (SQLite and PostgreSQL).
+
+A migration is never edited once released: a schema change is a new entry at the end of
+``MIGRATIONS``. ``migrate()`` applies the missing ones in order, each in its own transaction,
+and records it in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from archivist import logs
+
+log = logs.get(__name__)
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "projects, sessions, archives, callbacks",
+        [
+            """CREATE TABLE projects (
+                api_key TEXT PRIMARY KEY,
+                api_secret TEXT NOT NULL,
+                name TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                callback_url TEXT NULL
+            )""",
+            """CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                project_key TEXT NOT NULL REFERENCES projects(api_key),
+                media_mode TEXT NOT NULL,
+                archive_mode TEXT NOT NULL,
+                location TEXT NULL,
+                e2ee BOOLEAN NOT NULL,
+                archive_name TEXT NULL,
+                archive_resolution TEXT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX ix_sessions_project ON sessions (project_key)",
+            """CREATE TABLE archives (
+                id TEXT PRIMARY KEY,
+                project_key TEXT NOT NULL REFERENCES projects(api_key),
+                session_id TEXT NOT NULL,
+                name TEXT NULL,
+                status TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                duration INTEGER NOT NULL,
+                size BIGINT NOT NULL,
+                has_audio BOOLEAN NOT NULL,
+                has_video BOOLEAN NOT NULL,
+                output_mode TEXT NOT NULL,
+                stream_mode TEXT NOT NULL,
+                resolution TEXT NULL,
+                layout TEXT NULL,
+                max_bitrate INTEGER NULL,
+                quantization_parameter INTEGER NULL,
+                multi_archive_tag TEXT NULL,
+                storage_key TEXT NULL,
+                sha256 TEXT NULL,
+                seq BIGINT NOT NULL
+            )""",
+            "CREATE INDEX ix_archives_project_seq ON archives (project_key, seq)",
+            "CREATE INDEX ix_archives_session ON archives (session_id)",
+            # one running archive per session (and archive tag): enforced by the database, so two
+            # concurrent starts, even on two nodes, cannot both win
+            """CREATE UNIQUE INDEX ux_archives_running ON archives (session_id, COALESCE(multi_archive_tag, ''))
+                WHERE status IN ('started', 'paused')""",
+            """CREATE TABLE callbacks (
+                id TEXT PRIMARY KEY,
+                project_key TEXT NOT NULL REFERENCES projects(api_key),
+                "group" TEXT NOT NULL,
+                event TEXT NOT NULL,
+                url TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX ix_callbacks_project ON callbacks (project_key)",
+        ],
+    ),
+]
+
+
+async def current_version(conn: AsyncConnection) -> int:
+    def _has_table(sync_conn: object) -> bool:
+        from sqlalchemy import inspect
+
+        return bool(inspect(sync_conn).has_table("schema_version"))
+
+    if not await conn.run_sync(_has_table):
+        return 0
+    row = (await conn.execute(text("SELECT MAX(version) FROM schema_version"))).first()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+async def migrate(engine: AsyncEngine) -> int:
+    """Bring the database to the newest version; return that version."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        )
+    async with engine.connect() as conn:
+        have = await current_version(conn)
+    for version, title, statements in MIGRATIONS:
+        if version <= have:
+            continue
+        async with engine.begin() as conn:
+            for stmt in statements:
+                await conn.execute(text(stmt))
+            await conn.execute(
+                text("INSERT INTO schema_version (version, applied_at) VALUES (:v, :t)"),
+                {"v": version, "t": int(time.time() * 1000)},
+            )
+        log.info("migration applied", version=version, title=title)
+        have = version
+    return have

@@ -1,0 +1,78 @@
+"""The tables as the code queries them. Must match what ``migrations.py`` creates
+(``tests/store/test_migrations.py`` reflects a migrated database and compares)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, Table, Text
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", BigInteger, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("api_key", Text, primary_key=True),
+    Column("api_secret", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("callback_url", Text, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_key", Text, nullable=False),
+    Column("media_mode", Text, nullable=False),
+    Column("archive_mode", Text, nullable=False),
+    Column("location", Text, nullable=True),
+    Column("e2ee", Boolean, nullable=False),
+    Column("archive_name", Text, nullable=True),
+    Column("archive_resolution", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+archives = Table(
+    "archives",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_key", Text, nullable=False),
+    Column("session_id", Text, nullable=False),
+    Column("name", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("duration", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("has_audio", Boolean, nullable=False),
+    Column("has_video", Boolean, nullable=False),
+    Column("output_mode", Text, nullable=False),
+    Column("stream_mode", Text, nullable=False),
+    Column("resolution", Text, nullable=True),
+    Column("layout", Text, nullable=True),
+    Column("max_bitrate", Integer, nullable=True),
+    Column("quantization_parameter", Integer, nullable=True),
+    Column("multi_archive_tag", Text, nullable=True),
+    Column("storage_key", Text, nullable=True),
+    Column("sha256", Text, nullable=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_key", Text, nullable=False),
+    Column("group", Text, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
