@@ -1,0 +1,22 @@
+"""Python client for Archivist sessions (aiortc): used by tests and benchmarks instead of a browser."""
+
+from archivist.client.session import (
+    ArchivistClient,
+    ClientError,
+    ConnectRefused,
+    Publication,
+    Subscription,
+    signaling_url,
+)
+from archivist.client.synthetic import TestPatternTrack, ToneTrack
+
+__all__ = [
+    "ArchivistClient",
+    "ClientError",
+    "ConnectRefused",
+    "Publication",
+    "Subscription",
+    "TestPatternTrack",
+    "ToneTrack",
+    "signaling_url",
+]

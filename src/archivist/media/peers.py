@@ -1,0 +1,423 @@
+"""Server-side peer connections with packet pass-through forwarding (no decode, no re-encode).
+
+A :class:`PublisherPeer` answers a client's sendonly offer and reads the encoded frames of each
+track (``av.Packet``, through :mod:`archivist.media.seams`) in one reader task per track, so
+nothing piles up even when nobody listens. Packets fan out to sinks: :class:`PacketTrack`s of
+:class:`SubscriberPeer`s, and any in-server consumer (the recorder) via ``add_packet_sink``.
+Keyframe requests (subscriber PLI/FIR, a new subscriber, an explicit request) reach the publisher
+as a rate-limited PLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.sdp import SessionDescription
+
+from archivist import logs
+from archivist.media import seams
+from archivist.media.seams import EncodedPacket
+
+log = logs.get(__name__)
+
+PacketSink = Callable[[EncodedPacket], None]
+StateCallback = Callable[[str], None]
+
+KEYFRAME_INTERVAL = 0.5
+"""At most one PLI per this many seconds per publisher; a request inside the window is
+deferred to its end, never lost."""
+SUBSCRIBER_QUEUE = 256
+"""Packets a subscriber track may hold before it drops its backlog and waits for a keyframe."""
+
+
+class MediaError(Exception):
+    """Media setup failed (bad SDP, no common codec, ...)."""
+
+
+@dataclass(frozen=True)
+class CodecInfo:
+    kind: str
+    mime_type: str
+    clock_rate: int
+    channels: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.mime_type.split("/", 1)[1]
+
+
+def _answer_codecs(sdp: str) -> dict[str, CodecInfo]:
+    """The codec each media section of an answer uses (its first codec)."""
+    desc = SessionDescription.parse(sdp)
+    out: dict[str, CodecInfo] = {}
+    for media in desc.media:
+        if media.kind not in ("audio", "video") or not media.rtp.codecs or media.kind in out:
+            continue
+        c = media.rtp.codecs[0]
+        out[media.kind] = CodecInfo(media.kind, c.mimeType, c.clockRate, c.channels, dict(c.parameters))
+    return out
+
+
+def codec_preferences(codec: CodecInfo) -> list[RTCRtpCodecCapability]:
+    """Capabilities that pin a transceiver to ``codec`` (plus RTX for video)."""
+    caps = RTCRtpSender.getCapabilities(codec.kind).codecs
+    same = [c for c in caps if c.mimeType.lower() == codec.mime_type.lower() and c.clockRate == codec.clock_rate]
+    if not same:
+        raise MediaError(f"codec {codec.mime_type} is not supported")
+
+    def score(c: RTCRtpCodecCapability) -> int:
+        return sum(1 for k, v in c.parameters.items() if codec.parameters.get(k) == v)
+
+    best = max(same, key=score)
+    prefs = [best]
+    if codec.kind == "video":
+        prefs += [c for c in caps if c.mimeType.lower() == "video/rtx"]
+    return prefs
+
+
+def _configuration() -> RTCConfiguration:
+    return RTCConfiguration(iceServers=[])
+
+
+class KeyframeRequester:
+    """Sends a PLI to the publisher at most once per ``interval``; later requests are deferred."""
+
+    def __init__(self, receiver: RTCRtpReceiver, interval: float = KEYFRAME_INTERVAL) -> None:
+        self._receiver = receiver
+        self._interval = interval
+        self._last = 0.0
+        self._pending: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.closed = False
+
+    def request(self) -> None:
+        if self.closed or self._pending is not None:
+            return
+        wait = self._last + self._interval - time.monotonic()
+        self._pending = asyncio.get_running_loop().create_task(self._send(max(0.0, wait)))
+
+    async def _send(self, delay: float) -> None:
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last = time.monotonic()
+            if await seams.send_pli(self._receiver):
+                self.sent += 1
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception as exc:
+            log.warning("keyframe request failed", error=repr(exc))
+        finally:
+            self._pending = None
+
+    async def close(self) -> None:
+        self.closed = True
+        task = self._pending
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class PacketTrack(MediaStreamTrack):  # type: ignore[misc]
+    """A track whose ``recv()`` returns the publisher's ``av.Packet``s (for a subscriber's sender).
+
+    It accepts packets only once its sender pulls (the connection is up), then starts at a
+    keyframe (asking the publisher for one) and drops its backlog if the sender falls behind.
+    """
+
+    def __init__(self, kind: str, on_need_keyframe: Callable[[], None], maxsize: int = SUBSCRIBER_QUEUE) -> None:
+        super().__init__()
+        self.kind = kind
+        self._on_need_keyframe = on_need_keyframe
+        self._queue: deque[EncodedPacket] = deque()
+        self._maxsize = maxsize
+        self._wakeup = asyncio.Event()
+        self._pulling = False
+        self._need_key = kind == "video"
+        self.forwarded = 0
+        self.dropped = 0
+        self.first_packet_at: float | None = None
+
+    def push(self, packet: EncodedPacket) -> None:
+        if not self._pulling or self.readyState != "live":
+            return
+        if self._need_key:
+            if not packet.is_keyframe:
+                return
+            self._need_key = False
+        if len(self._queue) >= self._maxsize:
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            if self.kind == "video":
+                self._need_key = True
+                self._on_need_keyframe()
+                return
+        self._queue.append(packet)
+        self._wakeup.set()
+
+    def need_keyframe(self) -> None:
+        self._on_need_keyframe()
+
+    async def recv(self) -> EncodedPacket:
+        if not self._pulling:
+            self._pulling = True
+            if self.kind == "video":
+                self._on_need_keyframe()
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = self._queue.popleft()
+        self.forwarded += 1
+        if self.first_packet_at is None:
+            self.first_packet_at = time.monotonic()
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._queue.clear()
+        self._wakeup.set()
+
+
+class _Peer:
+    """What publisher and subscriber share: the peer connection, its state, idempotent close."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.pc = RTCPeerConnection(_configuration())
+        self.closed = False
+        self._state_callbacks: list[StateCallback] = []
+        self._close_lock = asyncio.Lock()
+        self.pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def state(self) -> str:
+        return str(self.pc.connectionState)
+
+    def on_state(self, callback: StateCallback) -> None:
+        """``callback("connected" | "failed" | "closed")``; failed/closed only when not closed by us."""
+        self._state_callbacks.append(callback)
+
+    def _on_state(self) -> None:
+        state = self.state
+        log.debug("peer state", peer=self.label, state=state)
+        if state in ("failed", "closed") and self.closed:
+            return
+        if state in ("connected", "failed", "closed"):
+            for cb in list(self._state_callbacks):
+                try:
+                    cb(state)
+                except Exception as exc:
+                    log.error("peer state listener failed", peer=self.label, error=repr(exc))
+
+    async def _answer(self, offer_sdp: str) -> None:
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as exc:
+            raise MediaError(f"invalid offer: {exc}") from exc
+
+    async def _finish_answer(self) -> str:
+        try:
+            answer = await self.pc.createAnswer()
+            await self.pc.setLocalDescription(answer)
+        except Exception as exc:
+            raise MediaError(f"could not answer: {exc}") from exc
+        return str(self.pc.localDescription.sdp)
+
+    async def _close_pc(self) -> None:
+        await self.pc.close()
+
+
+class PublisherPeer(_Peer):
+    """The server's end of a published stream: receives encoded packets and fans them out."""
+
+    def __init__(self, label: str = "publisher") -> None:
+        super().__init__(label)
+        seams.install()
+        self.codecs: dict[str, CodecInfo] = {}
+        self.receivers: dict[str, RTCRtpReceiver] = {}
+        self.sender_reports: dict[int, tuple[int, int, float]] = {}
+        """SSRC -> (NTP timestamp, RTP timestamp, local arrival time) of the last RTCP SR."""
+        self.packets: dict[str, int] = {}
+        self.keyframes: dict[str, int] = {}
+        self.flowing = asyncio.Event()
+        self._sinks: dict[str, list[PacketSink]] = {"audio": [], "video": []}
+        self._readers: list[asyncio.Task[None]] = []
+        self._keyframes: KeyframeRequester | None = None
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Answer a sendonly offer; returns the answer SDP (all candidates gathered)."""
+        await self._answer(offer_sdp)
+        for transceiver in self.pc.getTransceivers():
+            kind = transceiver.kind
+            receiver = transceiver.receiver
+            if receiver.track is None or kind in self.receivers:
+                continue
+            seams.mark_passthrough(receiver)
+            seams.on_sender_report(receiver, self._on_sender_report)
+            self.receivers[kind] = receiver
+        if not self.receivers:
+            raise MediaError("the offer has no audio or video to receive")
+        sdp = await self._finish_answer()
+        self.codecs = {k: v for k, v in _answer_codecs(sdp).items() if k in self.receivers}
+        if "video" in self.receivers:
+            self._keyframes = KeyframeRequester(self.receivers["video"])
+        loop = asyncio.get_running_loop()
+        for kind, receiver in self.receivers.items():
+            self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
+        return sdp
+
+    def _on_sender_report(self, ssrc: int, ntp: int, rtp: int) -> None:
+        self.sender_reports[ssrc] = (ntp, rtp, time.time())
+
+    async def _read(self, kind: str, track: MediaStreamTrack) -> None:
+        """Read every packet (drains what nobody wants) and hand it to the sinks."""
+        try:
+            while True:
+                packet = await track.recv()
+                if not isinstance(packet, av.Packet):
+                    raise MediaError(f"pass-through seam returned {type(packet).__name__}, not a packet")
+                self.packets[kind] = self.packets.get(kind, 0) + 1
+                if packet.is_keyframe and kind == "video":
+                    self.keyframes[kind] = self.keyframes.get(kind, 0) + 1
+                self.flowing.set()
+                for sink in list(self._sinks[kind]):
+                    try:
+                        sink(packet)
+                    except Exception as exc:
+                        log.error("packet sink failed; removed", kind=kind, error=repr(exc))
+                        self.remove_packet_sink(kind, sink)
+        except MediaStreamError:
+            return
+
+    # ---- consumers ---------------------------------------------------------------------------
+    def add_packet_sink(self, kind: str, sink: PacketSink) -> Callable[[], None]:
+        """Get every encoded packet of ``kind`` from now on (``sink`` must not block). The
+        recorder uses this; call ``request_keyframe()`` to start video at a keyframe soon.
+        Returns a function that removes the sink."""
+        if kind not in self._sinks:
+            raise ValueError(f"unknown kind {kind!r}")
+        self._sinks[kind].append(sink)
+        return lambda: self.remove_packet_sink(kind, sink)
+
+    def remove_packet_sink(self, kind: str, sink: PacketSink) -> None:
+        with contextlib.suppress(ValueError):
+            self._sinks[kind].remove(sink)
+
+    def add_packet_queue(
+        self, kind: str, maxsize: int = 512
+    ) -> tuple[asyncio.Queue[EncodedPacket], Callable[[], None]]:
+        """Packets of ``kind`` in an asyncio queue (oldest dropped when full) and its remover."""
+        queue: asyncio.Queue[EncodedPacket] = asyncio.Queue(maxsize)
+
+        def put(packet: EncodedPacket) -> None:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(packet)
+
+        return queue, self.add_packet_sink(kind, put)
+
+    def sink_count(self, kind: str) -> int:
+        return len(self._sinks[kind])
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe (rate-limited; no-op without video)."""
+        if self._keyframes is not None and not self.closed:
+            self._keyframes.request()
+
+    @property
+    def pli_sent(self) -> int:
+        return self._keyframes.sent if self._keyframes is not None else 0
+
+    async def wait_flowing(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self.flowing.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        async with self._close_lock:
+            if self.closed:
+                return
+            self.closed = True
+        for sinks in self._sinks.values():
+            sinks.clear()
+        if self._keyframes is not None:
+            await self._keyframes.close()
+        await self._close_pc()
+        for task in self._readers:
+            task.cancel()
+        results = await asyncio.gather(*self._readers, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                log.error("packet reader failed", peer=self.label, error=repr(result))
+
+
+class SubscriberPeer(_Peer):
+    """The server's end of a subscription: sends the publisher's packets, codec pinned."""
+
+    def __init__(self, publisher: PublisherPeer, label: str = "subscriber") -> None:
+        super().__init__(label)
+        self.publisher = publisher
+        self.tracks: dict[str, PacketTrack] = {}
+        self._removers: list[Callable[[], None]] = []
+
+    async def answer(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> str:
+        """Answer a recvonly offer with tracks of the publisher's packets."""
+        if self.publisher.closed:
+            raise MediaError("the stream's media is closed")
+        offered = {m.kind for m in SessionDescription.parse(offer_sdp).media}
+        wanted = {"audio": audio, "video": video}
+        for kind, codec in self.publisher.codecs.items():
+            if not wanted.get(kind) or kind not in offered:
+                continue
+            track = PacketTrack(kind, self.publisher.request_keyframe)
+            transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            transceiver.setCodecPreferences(codec_preferences(codec))
+            seams.on_keyframe_request(transceiver.sender, track.need_keyframe)
+            self.tracks[kind] = track
+        if not self.tracks:
+            raise MediaError("nothing to subscribe to (no common media kind)")
+        await self._answer(offer_sdp)
+        sdp = await self._finish_answer()
+        for kind, track in self.tracks.items():
+            self._removers.append(self.publisher.add_packet_sink(kind, track.push))
+        return sdp
+
+    def forwarded(self, kind: str) -> int:
+        track = self.tracks.get(kind)
+        return track.forwarded if track is not None else 0
+
+    async def close(self) -> None:
+        async with self._close_lock:
+            if self.closed:
+                return
+            self.closed = True
+        for remove in self._removers:
+            remove()
+        for track in self.tracks.values():
+            track.stop()
+        await self._close_pc()

@@ -1,0 +1,1 @@
+"""Live sessions on this node: Room -> Connection -> Stream / Subscription."""

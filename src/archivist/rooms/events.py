@@ -1,0 +1,33 @@
+"""Listener protocols: how a connection's client, and the archive layer, hear about a room."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from archivist.rooms.connection import Connection
+    from archivist.rooms.reasons import CloseReason
+    from archivist.rooms.room import Room
+    from archivist.rooms.stream import Stream
+
+
+class ClientSink(Protocol):
+    """The transport to one client (the signaling endpoint implements it)."""
+
+    async def send_event(self, event: dict[str, Any]) -> None:
+        """Deliver one event; must not raise for a client that has gone away."""
+
+    async def disconnect(self, reason: CloseReason) -> None:
+        """End the transport after the room has let the connection go (idempotent)."""
+
+
+class RoomObserver(Protocol):
+    """What the archive layer (recorders, auto-archive) hooks into. Methods are awaited in order."""
+
+    async def stream_created(self, room: Room, stream: Stream) -> None: ...
+
+    async def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None: ...
+
+    async def connection_created(self, room: Room, connection: Connection) -> None: ...
+
+    async def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None: ...

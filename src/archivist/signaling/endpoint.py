@@ -1,0 +1,462 @@
+"""The per-connection WebSocket endpoint ``/v2/signaling`` (docs/protocol.md).
+
+One :class:`SignalingSession` per WebSocket: the ``connect`` handshake (token check, close
+codes), then requests dispatched to the room and the media layer, in order. Events reach the
+client through :class:`WebSocketSink` (the room's ``ClientSink``), whose single writer task keeps
+replies and events in order and never blocks the room on a slow or vanished client.
+
+Liveness: uvicorn pings every 5 s and drops a client that answers none for 10 s (``archivist
+serve`` sets ``ws_ping_interval``/``ws_ping_timeout``); a dropped transport or peer connections
+that all fail close the connection with ``networkDisconnected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from archivist import logs
+from archivist.auth.tokens import TokenError, TokenVerifier
+from archivist.config import Settings
+from archivist.errors import ArchivistError, AuthFailed, NotFound
+from archivist.media import seams
+from archivist.media.peers import MediaError, PublisherPeer, SubscriberPeer
+from archivist.rooms.connection import Connection
+from archivist.rooms.reasons import CloseReason
+from archivist.rooms.registry import Rooms
+from archivist.rooms.stream import Stream, Subscription
+from archivist.sessions.model import MediaMode
+from archivist.sessions.service import SessionService
+from archivist.signaling import messages as m
+
+log = logs.get(__name__)
+
+CONNECT_TIMEOUT = 10.0
+MEDIA_TIMEOUT = 20.0
+"""Seconds a published stream may take to send its first packet before it is dropped."""
+WRITE_TIMEOUT = 10.0
+
+
+class SignalingServices(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def rooms(self) -> Rooms: ...
+
+    @property
+    def verifier(self) -> TokenVerifier: ...
+
+    @property
+    def sessions(self) -> SessionService: ...
+
+
+ServicesLookup = Callable[[WebSocket], SignalingServices]
+
+
+def _app_services(websocket: WebSocket) -> SignalingServices:
+    services: SignalingServices = websocket.app.state.services
+    return services
+
+
+@dataclass
+class _Close:
+    code: int
+    reason: str = ""
+
+
+class WebSocketSink:
+    """``ClientSink`` over one WebSocket. Frames queue up for one writer task; events that
+    arrive before ``release()`` (during the join) are held so ``connected`` goes first."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.ws = websocket
+        self._queue: asyncio.Queue[dict[str, Any] | _Close] = asyncio.Queue()
+        self._held: list[dict[str, Any]] | None = []
+        self._closing = False
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self._writer = asyncio.get_running_loop().create_task(self._write(), name="signaling-writer")
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Queue a frame now (replies; bypasses the hold)."""
+        if not self._closing:
+            self._queue.put_nowait(frame)
+
+    async def send_event(self, event: dict[str, Any]) -> None:
+        if self._closing:
+            return
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._queue.put_nowait(event)
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for event in held:
+            self.send(event)
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Send what is queued, then close with ``code`` (idempotent)."""
+        if self._closing:
+            return
+        self._closing = True
+        self.release()
+        self._queue.put_nowait(_Close(code, reason))
+
+    async def disconnect(self, reason: CloseReason) -> None:
+        self.close(m.close_code_for(reason), reason.value)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, _Close):
+                    self.close_code = item.code
+                    if self.ws.application_state == WebSocketState.CONNECTED:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(self.ws.close(item.code, item.reason[:100]), WRITE_TIMEOUT)
+                    return
+                if self.ws.application_state != WebSocketState.CONNECTED:
+                    continue
+                try:
+                    await asyncio.wait_for(self.ws.send_text(json.dumps(item)), WRITE_TIMEOUT)
+                except Exception as exc:
+                    log.info("signaling write failed; client gone", error=repr(exc))
+                    self._closing = True
+                    return
+        finally:
+            self.closed.set()
+
+    async def finish(self) -> None:
+        """Close (if not yet) and wait for the writer to end."""
+        self.close(m.CLOSE_NORMAL)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), WRITE_TIMEOUT + 1)
+        except TimeoutError:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+class SignalingSession:
+    """One client's signaling: handshake, then requests in order until the end."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        services: SignalingServices,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        media_timeout: float = MEDIA_TIMEOUT,
+    ) -> None:
+        self.ws = websocket
+        self.services = services
+        self.connect_timeout = connect_timeout
+        self.media_timeout = media_timeout
+        self.sink = WebSocketSink(websocket)
+        self.conn: Connection | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._peers: list[PublisherPeer | SubscriberPeer] = []
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            if await self._handshake():
+                await self._serve()
+        finally:
+            await self._cleanup()
+
+    async def _receive(self) -> str | bytes | None:
+        """The next frame, or None when the transport or the sink has closed."""
+        receiver = asyncio.ensure_future(self.ws.receive())
+        closed = asyncio.ensure_future(self.sink.closed.wait())
+        try:
+            done, _ = await asyncio.wait({receiver, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+        if receiver not in done:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+            return None
+        message = receiver.result()
+        if message["type"] == "websocket.disconnect":
+            self._client_close_code = int(message.get("code") or 1006)
+            return None
+        text: str | None = message.get("text")
+        if text is not None:
+            return text
+        data: bytes = message.get("bytes") or b""
+        return data
+
+    _client_close_code: int | None = None
+
+    async def _handshake(self) -> bool:
+        try:
+            raw = await asyncio.wait_for(self._receive(), self.connect_timeout)
+        except TimeoutError:
+            self._refuse(None, m.CLOSE_CONNECT_TIMEOUT, 408, "no connect message within 10 s")
+            return False
+        if raw is None:
+            return False
+        try:
+            request = m.parse(raw)
+        except m.MalformedMessage as exc:
+            self._refuse(exc.rid, m.CLOSE_MALFORMED, 400, exc.message)
+            return False
+        if not isinstance(request, m.Connect):
+            self._refuse(request.rid, m.CLOSE_MALFORMED, 400, "the first message must be 'connect'")
+            return False
+        try:
+            token = await self.services.verifier.verify(request.token, request.session_id)
+        except TokenError as exc:
+            code = m.TOKEN_CLOSE_CODES.get(exc.reason, m.CLOSE_INVALID_TOKEN)
+            log.info("connect refused", reason=exc.reason, session_id=request.session_id)
+            self._refuse(request.rid, code, 403 if code != m.CLOSE_NOT_FOUND else 404, exc.message)
+            return False
+        if token.project_key != request.api_key:
+            self._refuse(request.rid, m.CLOSE_NOT_FOUND, 404, "token is for another apiKey")
+            return False
+        session = await self.services.sessions.find(request.session_id)
+        if session is None:
+            self._refuse(request.rid, m.CLOSE_NOT_FOUND, 404, "session not found")
+            return False
+        room = self.services.rooms.get_or_create(
+            token.project_key, session.id, session.media_mode is MediaMode.RELAYED
+        )
+        conn = await room.join(token, self.sink)
+        self.conn = conn
+        role = conn.role
+        self.sink.send(
+            m.reply(
+                request.rid,
+                "connected",
+                sessionId=session.id,
+                connection=conn.describe(),
+                capabilities={
+                    "publish": role.can_publish,
+                    "subscribe": role.can_subscribe,
+                    "forceDisconnect": role.can_moderate,
+                    "forceUnpublish": role.can_moderate,
+                },
+                iceServers=[],
+            )
+        )
+        self.sink.release()
+        log.info("client connected", connection=conn.id, session_id=session.id, role=role.value)
+        return True
+
+    def _refuse(self, rid: m.Rid, close_code: int, code: int, message: str) -> None:
+        self.sink.release()
+        self.sink.send(m.error_frame(rid, code, message))
+        self.sink.close(close_code, message)
+
+    async def _serve(self) -> None:
+        conn = self.conn
+        assert conn is not None
+        while not conn.closed:
+            raw = await self._receive()
+            if raw is None:
+                break
+            try:
+                request = m.parse(raw)
+            except m.MalformedMessage as exc:
+                self.sink.send(m.error_frame(exc.rid, 400, exc.message))
+                continue
+            try:
+                await self._dispatch(conn, request)
+            except ArchivistError as exc:
+                self.sink.send(m.error_frame(request.rid, exc.status, exc.message))
+            except MediaError as exc:
+                log.warning("media setup failed", connection=conn.id, error=str(exc))
+                self.sink.send(m.error_frame(request.rid, 500, f"media setup failed: {exc}"))
+            except Exception as exc:
+                log.exception("signaling request failed", connection=conn.id, request=type(request).__name__)
+                self.sink.send(m.error_frame(request.rid, 500, f"server error: {type(exc).__name__}"))
+
+    async def _cleanup(self) -> None:
+        conn = self.conn
+        if conn is not None and not conn.closed:
+            code = self._client_close_code
+            reason = CloseReason.CLIENT_DISCONNECTED if code in (1000, 1001) else CloseReason.NETWORK_DISCONNECTED
+            try:
+                await conn.close(reason)
+            except Exception:
+                log.exception("connection close failed", connection=conn.id)
+        for task in list(self._tasks):
+            task.cancel()
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("signaling task failed", error=repr(result))
+        for peer in self._peers:  # normally closed by the cascade; a failed setup may leave one
+            await peer.close()
+        await self.sink.finish()
+        if conn is not None:
+            log.info("client gone", connection=conn.id, reason=str(conn.close_reason))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("signaling task failed", task=name, error=repr(t.exception()))
+
+        task.add_done_callback(done)
+
+    # ---- requests ------------------------------------------------------------------------
+    async def _dispatch(self, conn: Connection, request: m.Request) -> None:
+        rid = request.rid
+        match request:
+            case m.Ping():
+                self.sink.send(m.reply(rid, "pong"))
+            case m.Publish():
+                await self._publish(conn, request)
+            case m.Unpublish(stream_id=stream_id):
+                stream = conn.streams.get(stream_id)
+                if stream is None or stream.closed:
+                    raise NotFound("stream not found")
+                await stream.close(CloseReason.CLIENT_DISCONNECTED)
+                self.sink.send(m.reply(rid, "unpublished", streamId=stream_id))
+            case m.Subscribe():
+                await self._subscribe(conn, request)
+            case m.Unsubscribe(subscription_id=sub_id):
+                sub = conn.subscriptions.get(sub_id)
+                if sub is None:
+                    raise NotFound("subscription not found")
+                await sub.close(CloseReason.UNSUBSCRIBED)
+                self.sink.send(m.reply(rid, "unsubscribed", subscriptionId=sub_id))
+            case m.Signal():
+                await conn.room.signal(request.signal_type, request.data, request.to, sender=conn)
+                self.sink.send(m.reply(rid, "signalSent"))
+            case m.ForceDisconnect(connection_id=target_id):
+                if not conn.role.can_moderate:
+                    raise AuthFailed(f"this token's role ({conn.role.value}) cannot forceDisconnect")
+                target = conn.room.connection(target_id)
+                self.sink.send(m.reply(rid, "forceDisconnected", connectionId=target_id))
+                await target.close(CloseReason.FORCE_DISCONNECTED)
+            case m.ForceUnpublish(stream_id=stream_id):
+                if not conn.role.can_moderate:
+                    raise AuthFailed(f"this token's role ({conn.role.value}) cannot forceUnpublish")
+                stream = conn.room.find_stream(stream_id)
+                if stream is None:
+                    raise NotFound("stream not found")
+                await stream.close(CloseReason.FORCE_UNPUBLISHED)
+                self.sink.send(m.reply(rid, "forceUnpublished", streamId=stream_id))
+            case m.Keyframe(subscription_id=sub_id):
+                sub = conn.subscriptions.get(sub_id)
+                if sub is None:
+                    raise NotFound("subscription not found")
+                if isinstance(sub.stream.media, PublisherPeer):
+                    sub.stream.media.request_keyframe()
+            case m.Disconnect():
+                await conn.close(CloseReason.CLIENT_DISCONNECTED)
+            case m.Connect():
+                raise m.MalformedMessage("already connected", rid)
+
+    async def _publish(self, conn: Connection, request: m.Publish) -> None:
+        stream = conn.publish(
+            name=request.name,
+            has_audio=request.has_audio,
+            has_video=request.has_video,
+            video_type=request.video_type,
+            width=request.width,
+            height=request.height,
+            frame_rate=request.frame_rate,
+        )
+        peer = PublisherPeer(label=f"publisher {stream.id}")
+        stream.media = peer
+        self._add_peer(peer)
+        try:
+            sdp = await peer.answer(request.sdp)
+        except BaseException:
+            await stream.close(CloseReason.MEDIA_STOPPED)
+            raise
+        if stream.closed:
+            raise NotFound("stream closed while setting up its media")
+        peer.on_state(lambda state: self._peer_state(peer, state, stream))
+        self.sink.send(m.reply(request.rid, "published", stream=stream.describe(), sdp=sdp))
+        self._spawn(self._announce_when_flowing(stream, peer), name=f"announce {stream.id}")
+
+    async def _announce_when_flowing(self, stream: Stream, peer: PublisherPeer) -> None:
+        if not await peer.wait_flowing(self.media_timeout):
+            log.warning("published stream sent no media; dropped", stream=stream.id)
+            await stream.close(CloseReason.MEDIA_STOPPED)
+            return
+        if not stream.closed:
+            await stream.connection.room.announce_stream(stream)
+            log.info("stream announced", stream=stream.id, codecs={k: v.mime_type for k, v in peer.codecs.items()})
+
+    async def _subscribe(self, conn: Connection, request: m.Subscribe) -> None:
+        if not conn.role.can_subscribe:
+            raise AuthFailed(f"this token's role ({conn.role.value}) cannot subscribe")
+        stream = conn.room.find_stream(request.stream_id)
+        if stream is None or not isinstance(stream.media, PublisherPeer):
+            raise NotFound("stream not found")
+        sub = conn.subscribe(stream, audio=request.audio, video=request.video)
+        peer = SubscriberPeer(stream.media, label=f"subscriber {sub.id}")
+        sub.media = peer
+        self._add_peer(peer)
+        try:
+            sdp = await peer.answer(request.sdp, audio=request.audio, video=request.video)
+        except BaseException:
+            await sub.close(CloseReason.STREAM_DESTROYED)  # silent: the request gets the error
+            raise
+        if sub.closed:
+            raise NotFound("stream closed while subscribing")
+        peer.on_state(lambda state: self._peer_state(peer, state, sub))
+        self.sink.send(m.reply(request.rid, "subscribed", subscriptionId=sub.id, streamId=stream.id, sdp=sdp))
+
+    # ---- media failures ------------------------------------------------------------------
+    def _add_peer(self, peer: PublisherPeer | SubscriberPeer) -> None:
+        self._peers = [p for p in self._peers if not p.closed]
+        self._peers.append(peer)
+
+    def _peer_state(self, peer: PublisherPeer | SubscriberPeer, state: str, owner: Stream | Subscription) -> None:
+        if state not in ("failed", "closed"):
+            return
+        log.info("peer connection lost", peer=peer.label, state=state)
+        self._spawn(self._peer_lost(owner), name=f"peer lost {peer.label}")
+
+    async def _peer_lost(self, owner: Stream | Subscription) -> None:
+        await owner.close(CloseReason.NETWORK_DISCONNECTED)
+        conn = self.conn
+        if conn is not None and not conn.closed and all(p.closed for p in self._peers):
+            log.info("every peer connection failed", connection=conn.id)
+            await conn.close(CloseReason.NETWORK_DISCONNECTED)
+
+
+def build_signaling_router(
+    services: ServicesLookup | None = None,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    media_timeout: float = MEDIA_TIMEOUT,
+) -> APIRouter:
+    """The ``/v2/signaling`` WebSocket route. ``services`` resolves the app's services per
+    connection (default: ``websocket.app.state.services``, built in the lifespan)."""
+    router = APIRouter()
+    lookup = services or _app_services
+    configured: list[tuple[str, ...]] = []
+
+    @router.websocket("/v2/signaling")
+    async def signaling(websocket: WebSocket) -> None:
+        svc = lookup(websocket)
+        hosts = tuple(svc.settings.ice_hosts)
+        if not configured or configured[0] != hosts:
+            seams.restrict_host_addresses(hosts)
+            configured[:] = [hosts]
+        await websocket.accept()
+        session = SignalingSession(websocket, svc, connect_timeout=connect_timeout, media_timeout=media_timeout)
+        await session.run()
+
+    return router

@@ -1,0 +1,272 @@
+"""Typed signaling messages (docs/protocol.md): parsing client requests, close codes.
+
+``parse(text)`` turns one WebSocket frame into a request dataclass or raises
+:class:`MalformedMessage` (400). Unknown extra fields are ignored (forward compatibility).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from archivist.errors import BadRequest
+from archivist.rooms.reasons import CloseReason
+
+Rid = str | int | float | None
+
+# ---- WebSocket close codes -------------------------------------------------------------------
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_INVALID_TOKEN = 4001
+CLOSE_TOKEN_EXPIRED = 4002
+CLOSE_FORBIDDEN = 4003
+CLOSE_NOT_FOUND = 4004
+CLOSE_FORCE_DISCONNECTED = 4008
+CLOSE_MALFORMED = 4400
+CLOSE_CONNECT_TIMEOUT = 4408
+
+TOKEN_CLOSE_CODES = {
+    "expired": CLOSE_TOKEN_EXPIRED,
+    "wrong_session": CLOSE_NOT_FOUND,
+    "wrong_project": CLOSE_NOT_FOUND,
+    "unknown_session": CLOSE_NOT_FOUND,
+}
+"""TokenError reason -> close code; any other reason (missing, malformed, bad_signature,
+unknown_project, bad_role) is 4001."""
+
+
+def close_code_for(reason: CloseReason) -> int:
+    """The close code a connection ends with when the room closes it for ``reason``."""
+    if reason is CloseReason.FORCE_DISCONNECTED:
+        return CLOSE_FORCE_DISCONNECTED
+    if reason is CloseReason.SERVER_SHUTDOWN:
+        return CLOSE_GOING_AWAY
+    if reason is CloseReason.TOKEN_EXPIRED:
+        return CLOSE_TOKEN_EXPIRED
+    return CLOSE_NORMAL
+
+
+class MalformedMessage(BadRequest):
+    """A frame that is not JSON, not an object, of an unknown type, or missing fields."""
+
+    def __init__(self, message: str, rid: Rid = None) -> None:
+        super().__init__(message)
+        self.rid = rid
+
+
+# ---- requests --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Connect:
+    rid: Rid
+    api_key: str
+    session_id: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    rid: Rid
+    sdp: str
+    has_audio: bool
+    has_video: bool
+    name: str = ""
+    video_type: str = "camera"
+    width: int | None = None
+    height: int | None = None
+    frame_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class Unpublish:
+    rid: Rid
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    rid: Rid
+    stream_id: str
+    sdp: str
+    audio: bool = True
+    video: bool = True
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    rid: Rid
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class Signal:
+    rid: Rid
+    signal_type: object
+    data: object
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class ForceDisconnect:
+    rid: Rid
+    connection_id: str
+
+
+@dataclass(frozen=True)
+class ForceUnpublish:
+    rid: Rid
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    rid: Rid
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    rid: Rid
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    rid: Rid
+
+
+Request = (
+    Connect
+    | Publish
+    | Unpublish
+    | Subscribe
+    | Unsubscribe
+    | Signal
+    | ForceDisconnect
+    | ForceUnpublish
+    | Keyframe
+    | Ping
+    | Disconnect
+)
+
+VIDEO_TYPES = ("camera", "screen", "custom")
+MAX_SDP = 100_000
+
+
+class _Fields:
+    def __init__(self, obj: dict[str, Any], rid: Rid) -> None:
+        self.obj = obj
+        self.rid = rid
+        self.type = obj.get("type")
+
+    def _bad(self, message: str) -> MalformedMessage:
+        return MalformedMessage(f"{self.type}: {message}", self.rid)
+
+    def string(self, name: str, *, max_len: int = 1024) -> str:
+        value = self.obj.get(name)
+        if not isinstance(value, str) or not value:
+            raise self._bad(f"'{name}' must be a non-empty string")
+        if len(value) > max_len:
+            raise self._bad(f"'{name}' is too long")
+        return value
+
+    def opt_string(self, name: str, default: str | None = None, *, max_len: int = 1024) -> str | None:
+        value = self.obj.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._bad(f"'{name}' must be a string")
+        if len(value) > max_len:
+            raise self._bad(f"'{name}' is too long")
+        return value
+
+    def boolean(self, name: str, default: bool | None = None) -> bool:
+        value = self.obj.get(name, default)
+        if not isinstance(value, bool):
+            raise self._bad(f"'{name}' must be true or false")
+        return value
+
+    def opt_int(self, name: str) -> int | None:
+        value = self.obj.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 100_000:
+            raise self._bad(f"'{name}' must be a non-negative number")
+        return int(value)
+
+
+def parse(text: str | bytes) -> Request:
+    """Parse one frame; raises :class:`MalformedMessage`."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedMessage("not a JSON message") from None
+    if not isinstance(obj, dict):
+        raise MalformedMessage("a message must be a JSON object")
+    rid = obj.get("rid")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, str | int | float)):
+        raise MalformedMessage("'rid' must be a string or a number")
+    if isinstance(rid, str) and len(rid) > 128:
+        raise MalformedMessage("'rid' is too long")
+    kind = obj.get("type")
+    f = _Fields(obj, rid)
+    if kind == "connect":
+        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.string("token", max_len=16_384))
+    if kind == "publish":
+        video_type = f.opt_string("videoType", "camera") or "camera"
+        if video_type not in VIDEO_TYPES:
+            raise f._bad(f"'videoType' must be one of {', '.join(VIDEO_TYPES)}")
+        has_audio, has_video = f.boolean("hasAudio", True), f.boolean("hasVideo", True)
+        if not (has_audio or has_video):
+            raise f._bad("a stream needs audio or video")
+        return Publish(
+            rid,
+            sdp=f.string("sdp", max_len=MAX_SDP),
+            has_audio=has_audio,
+            has_video=has_video,
+            name=f.opt_string("name", "", max_len=1000) or "",
+            video_type=video_type,
+            width=f.opt_int("width"),
+            height=f.opt_int("height"),
+            frame_rate=f.opt_int("frameRate"),
+        )
+    if kind == "unpublish":
+        return Unpublish(rid, f.string("streamId"))
+    if kind == "subscribe":
+        return Subscribe(
+            rid,
+            stream_id=f.string("streamId"),
+            sdp=f.string("sdp", max_len=MAX_SDP),
+            audio=f.boolean("subscribeToAudio", True),
+            video=f.boolean("subscribeToVideo", True),
+        )
+    if kind == "unsubscribe":
+        return Unsubscribe(rid, f.string("subscriptionId"))
+    if kind == "signal":
+        return Signal(rid, obj.get("signalType"), obj.get("data"), f.opt_string("to"))
+    if kind == "forceDisconnect":
+        return ForceDisconnect(rid, f.string("connectionId"))
+    if kind == "forceUnpublish":
+        return ForceUnpublish(rid, f.string("streamId"))
+    if kind == "keyframe":
+        return Keyframe(rid, f.string("subscriptionId"))
+    if kind == "ping":
+        return Ping(rid)
+    if kind == "disconnect":
+        return Disconnect(rid)
+    if not isinstance(kind, str):
+        raise MalformedMessage("a message needs a string 'type'", rid)
+    raise MalformedMessage(f"unknown message type {kind[:64]!r}", rid)
+
+
+def error_frame(rid: Rid, code: int, message: str) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if rid is not None:
+        frame["rid"] = rid
+    return frame
+
+
+def reply(rid: Rid, type_: str, **fields: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": type_, **fields}
+    if rid is not None:
+        frame["rid"] = rid
+    return frame
