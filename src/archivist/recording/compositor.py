@@ -1,0 +1,178 @@
+"""Video compositor: the latest frame of each stream, laid out on one YUV 4:2:0 picture.
+
+Scaling and pixel-format conversion use libswscale (``av.VideoFrame.reformat``): measured on
+this machine, scaling a 640x480 frame to 640x360 costs ~0.25 ms and the blit into the numpy
+canvas ~0.15 ms, far cheaper than any numpy resampling. The canvas is redrawn only when a
+stream shows a new frame or the layout changes; otherwise the previous picture is reused
+(missing frames repeat the last one).
+
+A stream appears once its first frame is due; late joiners never stall the others. A frame of a
+new size or orientation is letterboxed inside the stream's tile (aspect kept, never stretched,
+never cropped). Before any video arrives the picture is a clean background colour.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
+
+from archivist import logs
+from archivist.recording.layout import BestFit, Layout, Rect, fit_inside
+
+log = logs.get(__name__)
+
+# Black in BT.601 limited range, also the colour of letterbox bars.
+BACKGROUND_YUV: tuple[int, int, int] = (16, 128, 128)
+MAX_PENDING_FRAMES = 120  # per stream: 4 s at 30 fps, enough for any sane latency
+
+Plane = npt.NDArray[np.uint8]
+
+
+@dataclass
+class _Source:
+    stream_id: str
+    joined_at: float
+    order: int
+    pending: deque[tuple[float, Any]] = field(default_factory=lambda: deque(maxlen=MAX_PENDING_FRAMES))
+    current: Any = None  # av.VideoFrame on screen
+    serial: int = 0  # bumps whenever ``current`` changes
+    scaled_key: tuple[int, Rect] | None = None
+    scaled: tuple[Plane, Plane, Plane] | None = None
+    dropped: int = 0
+    reformatter: Any = field(default_factory=VideoReformatter)
+    """Our own swscale context: ``frame.reformat()`` caches one *on the frame*, which is not
+    safe when the same decoded frame reaches two recorders on two threads (it crashed)."""
+
+
+class Compositor:
+    """Composes on demand; the caller drives the output clock (see ``pipeline``)."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        layout: Layout | None = None,
+        background: tuple[int, int, int] = BACKGROUND_YUV,
+        interpolation: str = "BILINEAR",
+    ) -> None:
+        if width % 2 or height % 2:
+            raise ValueError("output size must be even")
+        self.width = width
+        self.height = height
+        self.layout: Layout = layout or BestFit()
+        self.background = background
+        self.interpolation = interpolation
+        self._sources: dict[str, _Source] = {}
+        self._order = 0
+        self._canvas = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        self._fill_background()
+        self._drawn: tuple[tuple[str, int, Rect], ...] | None = None
+        self.redraws = 0
+
+    # -- sources -----------------------------------------------------------------------------
+    def add_source(self, stream_id: str, joined_at: float) -> None:
+        if stream_id in self._sources:
+            return
+        self._order += 1
+        self._sources[stream_id] = _Source(stream_id, joined_at, self._order)
+
+    def remove_source(self, stream_id: str) -> None:
+        self._sources.pop(stream_id, None)
+
+    def set_layout(self, layout: Layout) -> None:
+        self.layout = layout
+        self._drawn = None
+
+    def offer(self, stream_id: str, frame: Any, t: float) -> None:
+        """Queue a decoded frame (any size/format) to be shown from instant ``t`` on."""
+        src = self._sources.get(stream_id)
+        if src is None:
+            return
+        if len(src.pending) == src.pending.maxlen:
+            src.dropped += 1
+        src.pending.append((t, frame))
+
+    def advance(self, until: float) -> None:
+        """Make every frame stamped at or before ``until`` current (the latest one wins)."""
+        for src in self._sources.values():
+            newest = None
+            while src.pending and src.pending[0][0] <= until:
+                newest = src.pending.popleft()[1]
+            if newest is not None:
+                src.current = newest
+                src.serial += 1
+
+    @property
+    def visible_ids(self) -> list[str]:
+        """Streams on screen, in join order."""
+        shown = [s for s in self._sources.values() if s.current is not None]
+        shown.sort(key=lambda s: (s.joined_at, s.order))
+        return [s.stream_id for s in shown]
+
+    def rects(self) -> dict[str, Rect]:
+        return self.layout.arrange(self.visible_ids, self.width, self.height)
+
+    # -- drawing -----------------------------------------------------------------------------
+    def render(self) -> npt.NDArray[np.uint8]:
+        """The current picture as a ``(h*3/2, w)`` yuv420p array (owned by the compositor:
+        copy it, or hand it to ``av.VideoFrame.from_ndarray`` which copies)."""
+        tiles = self.rects()
+        state = tuple((sid, self._sources[sid].serial, rect) for sid, rect in tiles.items())
+        if state == self._drawn:
+            return self._canvas
+        self._fill_background()
+        for sid, rect in tiles.items():
+            self._blit(self._sources[sid], rect)
+        self._drawn = state
+        self.redraws += 1
+        return self._canvas
+
+    def _fill_background(self) -> None:
+        h, w = self.height, self.width
+        y, u, v = self.background
+        self._canvas[:h] = y
+        chroma = self._canvas[h:].reshape(2, h // 2, w // 2)
+        chroma[0] = u
+        chroma[1] = v
+
+    def _scaled(self, src: _Source, tile: Rect) -> tuple[Rect, tuple[Plane, Plane, Plane]]:
+        frame = src.current
+        box = fit_inside(int(frame.width), int(frame.height), tile)
+        key = (src.serial, box)
+        if src.scaled_key != key or src.scaled is None:
+            scaled = src.reformatter.reformat(
+                frame, width=box.w, height=box.h, format="yuv420p", interpolation=self.interpolation
+            )
+            arr = scaled.to_ndarray()  # (h*3/2, w): Y rows, then U and V planes
+            chroma = arr[box.h :].reshape(2, box.h // 2, box.w // 2)
+            src.scaled = (arr[: box.h], chroma[0], chroma[1])
+            src.scaled_key = key
+        return box, src.scaled
+
+    def _blit(self, src: _Source, tile: Rect) -> None:
+        box, (py, pu, pv) = self._scaled(src, tile)
+        h, w = self.height, self.width
+        self._canvas[box.y : box.y + box.h, box.x : box.x + box.w] = py
+        chroma = self._canvas[h:].reshape(2, h // 2, w // 2)
+        cy, cx = box.y // 2, box.x // 2
+        chroma[0, cy : cy + box.h // 2, cx : cx + box.w // 2] = pu
+        chroma[1, cy : cy + box.h // 2, cx : cx + box.w // 2] = pv
+
+    def to_frame(self) -> Any:
+        """A fresh ``av.VideoFrame`` of the current picture (encoders rewrite pts in place, so
+        every output tick gets its own frame)."""
+        return av.VideoFrame.from_ndarray(self.render(), format="yuv420p")
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "sources": len(self._sources),
+            "visible": len(self.visible_ids),
+            "redraws": self.redraws,
+            "dropped": sum(s.dropped for s in self._sources.values()),
+        }

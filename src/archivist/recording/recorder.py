@@ -1,0 +1,293 @@
+"""``ComposedRecorder``: the asyncio-facing facade of the recording core.
+
+The owner (the in-server recorder) calls ``push_video`` / ``push_audio`` from the event loop
+with decoded frames; those calls only append to a bounded inbox under a lock and return. One
+worker thread per recorder drains the inbox and runs the blocking pipeline (compose, mix,
+encode, mux), ``latency`` seconds behind the wall clock on a fixed output clock. A failure in
+the worker stops the recording, is reported through ``on_error`` (called on the event loop) and
+is raised by :meth:`ComposedRecorder.stop`; it is never only logged.
+
+Do not push a frame that another consumer will encode: the recorder only reads frames, but a
+PyAV encoder elsewhere rewrites ``pts`` in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from archivist import logs
+from archivist.recording.encoder import AudioSettings, VideoSettings
+from archivist.recording.finalize import RecordingResult, finalize_file
+from archivist.recording.layout import Layout, parse_resolution
+from archivist.recording.pipeline import RecordingPipeline
+
+log = logs.get(__name__)
+
+
+class RecordingError(Exception):
+    """The recording failed; ``__cause__`` holds the worker's exception."""
+
+
+@dataclass(frozen=True)
+class RecordingOptions:
+    resolution: str = "640x480"
+    fps: int = 30
+    has_audio: bool = True
+    has_video: bool = True
+    max_bitrate: int | None = None  # bits/s for the whole file
+    quantization_parameter: int | None = None  # 15..40, wins over max_bitrate
+    preset: str | None = None  # libx264 preset; None picks by resolution
+    keyframe_interval_s: float = 2.0
+    encoder_threads: int = 1
+    latency_s: float = 0.25  # how far behind the wall clock the output runs
+    fragment_s: float = 1.0  # at most this much is lost if the process is killed
+    max_pending_video: int = 240  # inbox bounds (frames), beyond which new frames are dropped
+    max_pending_audio: int = 2000
+
+    def video_settings(self) -> VideoSettings | None:
+        if not self.has_video:
+            return None
+        width, height = parse_resolution(self.resolution)
+        return VideoSettings(
+            width=width,
+            height=height,
+            fps=self.fps,
+            preset=self.preset,
+            max_bitrate=self.max_bitrate,
+            quantization_parameter=self.quantization_parameter,
+            keyframe_interval_s=self.keyframe_interval_s,
+            threads=self.encoder_threads,
+            has_audio=self.has_audio,
+        )
+
+    def audio_settings(self) -> AudioSettings | None:
+        return AudioSettings() if self.has_audio else None
+
+
+_Kind = Literal["add", "remove", "video", "audio"]
+
+
+class _Inbox:
+    """Bounded, lock-protected hand-off from the event loop to the worker."""
+
+    def __init__(self, max_video: int, max_audio: int) -> None:
+        self._lock = threading.Lock()
+        self._items: list[tuple[_Kind, str, Any, float]] = []
+        self._counts = {"video": 0, "audio": 0}
+        self._limits = {"video": max_video, "audio": max_audio}
+        self.dropped = {"video": 0, "audio": 0}
+
+    def put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
+        with self._lock:
+            if kind in self._counts:
+                if self._counts[kind] >= self._limits[kind]:
+                    self.dropped[kind] += 1
+                    return False
+                self._counts[kind] += 1
+            self._items.append((kind, stream_id, payload, t))
+            return True
+
+    def take(self) -> list[tuple[_Kind, str, Any, float]]:
+        with self._lock:
+            items, self._items = self._items, []
+            self._counts = {"video": 0, "audio": 0}
+            return items
+
+
+class ComposedRecorder:
+    def __init__(
+        self,
+        path: Path,
+        options: RecordingOptions | None = None,
+        *,
+        layout: Layout | None = None,
+        now: Callable[[], float] = time.monotonic,
+        on_error: Callable[[BaseException], None] | None = None,
+        name: str = "recorder",
+    ) -> None:
+        self.path = Path(path)
+        self.options = options or RecordingOptions()
+        if not (self.options.has_audio or self.options.has_video):
+            raise ValueError("a recording needs audio, video or both")
+        self._video_settings = self.options.video_settings()  # validates early, on the caller
+        self._audio_settings = self.options.audio_settings()
+        self._layout = layout
+        self._now = now
+        self._on_error = on_error
+        self._name = name
+        self._inbox = _Inbox(self.options.max_pending_video, self.options.max_pending_audio)
+        self._wake = threading.Event()
+        self._stop_at: float | None = None
+        self._abort = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started: asyncio.Future[None] | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._state: Literal["new", "running", "stopping", "stopped", "failed", "closed"] = "new"
+        self._result: RecordingResult | None = None
+        self.t0: float | None = None
+        self.stats: dict[str, Any] = {}
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        return dict(self._inbox.dropped)
+
+    # -- inputs (event loop; never block) ----------------------------------------------------
+    def add_stream(self, stream_id: str, has_audio: bool = True, has_video: bool = True) -> None:
+        self._put("add", stream_id, (has_audio, has_video), self._now())
+
+    def remove_stream(self, stream_id: str) -> None:
+        self._put("remove", stream_id, None, self._now())
+
+    def push_video(self, stream_id: str, frame: Any, t: float) -> bool:
+        """Queue a decoded ``av.VideoFrame`` stamped ``t`` (shared clock, seconds).
+        Returns False when it was dropped (inbox full or recorder not running)."""
+        return self._put("video", stream_id, frame, t)
+
+    def push_audio(self, stream_id: str, frame: Any, t: float) -> bool:
+        """Queue a decoded ``av.AudioFrame`` whose first sample plays at ``t``."""
+        return self._put("audio", stream_id, frame, t)
+
+    def _put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
+        if self._state not in ("new", "running"):
+            return False
+        return self._inbox.put(kind, stream_id, payload, t)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._state != "new":
+            raise RuntimeError(f"cannot start a recorder in state {self._state}")
+        self._loop = asyncio.get_running_loop()
+        self._started = self._loop.create_future()
+        self._done = self._loop.create_future()
+        self.t0 = self._now()
+        self._state = "running"
+        self._thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
+        self._thread.start()
+        try:
+            await asyncio.shield(self._started)
+        except BaseException:
+            self._state = "failed"
+            await self._join()
+            raise
+        log.info("recording_started", path=str(self.path), options=self.options.resolution)
+
+    async def stop(self) -> RecordingResult:
+        """Stop now: the file lasts until this instant. Returns its true duration, size, hash."""
+        if self._result is not None:
+            return self._result
+        if self._state == "new":
+            raise RuntimeError("recorder was never started")
+        if self._state == "running":
+            self._stop_at = self._now()
+            self._state = "stopping"
+            self._wake.set()
+        await self._join()
+        if self._error is not None:
+            self._state = "failed"
+            raise RecordingError(f"recording {self.path.name} failed: {self._error!r}") from self._error
+        started = time.monotonic()
+        self._result = await asyncio.to_thread(finalize_file, self.path)
+        self._state = "stopped"
+        log.info("recording_stopped", path=str(self.path), duration=round(self._result.duration, 3),
+                 size=self._result.size, finalize_s=round(time.monotonic() - started, 3), stats=self.stats)
+        return self._result
+
+    async def close(self) -> None:
+        """Idempotent. A running recorder is stopped (the file stays playable), errors swallowed."""
+        if self._state in ("closed", "new"):
+            self._state = "closed"
+            return
+        if self._state == "running":
+            self._stop_at = self._now()
+            self._abort = True
+            self._wake.set()
+        await self._join()
+        self._state = "closed"
+
+    async def _join(self) -> None:
+        if self._done is not None:
+            await asyncio.shield(self._done)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    # -- worker thread -------------------------------------------------------------------------
+    def _signal(self, fut: asyncio.Future[None] | None, exc: BaseException | None = None) -> None:
+        loop = self._loop
+        if fut is None or loop is None or loop.is_closed():
+            return
+
+        def settle() -> None:
+            if fut.done():
+                return
+            if exc is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(exc)
+
+        loop.call_soon_threadsafe(settle)
+
+    def _report_error(self, exc: BaseException) -> None:
+        self._error = exc
+        self._state = "failed"
+        log.error("recording_failed", path=str(self.path), error=repr(exc))
+        if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_error, exc)
+
+    def _drain(self, pipeline: RecordingPipeline) -> None:
+        for kind, sid, payload, t in self._inbox.take():
+            if kind == "video":
+                pipeline.push_video(sid, payload, t)
+            elif kind == "audio":
+                pipeline.push_audio(sid, payload, t)
+            elif kind == "add":
+                pipeline.add_stream(sid, payload[0], payload[1], t)
+            else:
+                pipeline.remove_stream(sid, t)
+
+    def _run(self) -> None:
+        assert self.t0 is not None
+        try:
+            pipeline = RecordingPipeline(
+                self.path, self.t0, self._video_settings, self._audio_settings,
+                layout=self._layout, fragment_s=self.options.fragment_s,
+            )
+        except BaseException as exc:
+            self._report_error(exc)
+            self._signal(self._started, exc)
+            self._signal(self._done)
+            return
+        self._signal(self._started)
+        period = 1.0 / self.options.fps
+        latency = self.options.latency_s
+        try:
+            while self._stop_at is None:
+                self._drain(pipeline)
+                pipeline.render_until(self._now() - latency)
+                self._wake.wait(period / 2)
+                self._wake.clear()
+            self._drain(pipeline)
+            pipeline.finish(self._stop_at)  # also on close(): leave a complete file
+            self.stats = pipeline.stats()
+        except BaseException as exc:
+            pipeline.abort()
+            self._report_error(exc)
+        finally:
+            self._signal(self._done)
