@@ -1,0 +1,235 @@
+// Test harness loaded next to archivist.js: wraps the public API in promise-returning helpers
+// and records every event in T.events so the Python tests can poll for them.
+(function () {
+  'use strict';
+
+  function conn(c) {
+    return c ? { connectionId: c.connectionId, data: c.data, creationTime: c.creationTime } : null;
+  }
+  function strm(s) {
+    return s ? {
+      streamId: s.streamId, name: s.name, hasAudio: s.hasAudio, hasVideo: s.hasVideo,
+      videoType: s.videoType, connectionId: s.connection && s.connection.connectionId,
+      videoDimensions: s.videoDimensions
+    } : null;
+  }
+  function err(e) {
+    return e ? { code: e.code, name: e.name, message: e.message } : null;
+  }
+
+  var T = {
+    events: [],
+    session: null,
+    publisher: null,
+    subscribers: {}, // streamId -> Subscriber
+    autoSubscribe: true,
+    preventPublisherDestroy: false,
+    exceptions: []
+  };
+
+  function record(source, type, data) {
+    var e = Object.assign({ source: source, type: type, t: Date.now() }, data || {});
+    T.events.push(e);
+    return e;
+  }
+
+  T.find = function (source, type, pred) {
+    return T.events.filter(function (e) {
+      return e.source === source && e.type === type && (!pred || pred(e));
+    });
+  };
+  T.has = function (source, type, key, value) {
+    return T.events.some(function (e) {
+      return e.source === source && e.type === type && (key === undefined || e[key] === value);
+    });
+  };
+
+  OT.on('exception', function (ev) {
+    T.exceptions.push({ code: ev.code, title: ev.title, message: ev.message });
+  });
+
+  // Counts decoded frames on a <video> with requestVideoFrameCallback.
+  function countFrames(video, holder) {
+    holder.frames = 0;
+    holder.firstFrameAt = null;
+    function tick() {
+      holder.frames += 1;
+      if (holder.firstFrameAt === null) holder.firstFrameAt = Date.now();
+      video.requestVideoFrameCallback(tick);
+    }
+    video.requestVideoFrameCallback(tick);
+  }
+
+  T.subscribe = function (streamId) {
+    var session = T.session;
+    var stream = session.streams.get(streamId);
+    if (!stream) return Promise.resolve({ error: { code: -1, message: 'no such stream ' + streamId } });
+    return new Promise(function (resolve) {
+      var started = Date.now();
+      var holder = { subscribedAt: started };
+      var sub = session.subscribe(stream, undefined, { insertMode: 'append', width: 320, height: 240 },
+        function (error) {
+          if (error) {
+            record('subscriber', 'error', { streamId: streamId, error: err(error) });
+            resolve({ error: err(error) });
+          } else {
+            holder.connectedAt = Date.now();
+            resolve({ ok: true, ms: Date.now() - started });
+          }
+        });
+      sub._holder = holder;
+      T.subscribers[streamId] = sub;
+      sub.on('videoElementCreated', function (ev) {
+        record('subscriber', 'videoElementCreated', { streamId: streamId });
+        countFrames(ev.element, holder);
+      });
+      sub.on('connected', function () { record('subscriber', 'connected', { streamId: streamId }); });
+      sub.on('destroyed', function (ev) {
+        record('subscriber', 'destroyed', { streamId: streamId, reason: ev.reason });
+      });
+    });
+  };
+
+  T.connect = function (apiKey, sessionId, token, url) {
+    var options = url ? { url: url } : undefined;
+    var session = OT.initSession(apiKey, sessionId, options);
+    T.session = session;
+    session.on({
+      sessionConnected: function (ev) {
+        record('session', 'sessionConnected', {
+          connectionId: ev.connection && ev.connection.connectionId,
+          streamsLen: ev.streams.length, connectionsLen: ev.connections.length
+        });
+      },
+      connectionCreated: function (ev) {
+        record('session', 'connectionCreated', { connectionId: ev.connection.connectionId, data: ev.connection.data });
+      },
+      connectionDestroyed: function (ev) {
+        record('session', 'connectionDestroyed', { connectionId: ev.connection.connectionId, reason: ev.reason });
+      },
+      streamCreated: function (ev) {
+        record('session', 'streamCreated', strm(ev.stream));
+        if (T.autoSubscribe) T.subscribe(ev.stream.streamId);
+      },
+      streamDestroyed: function (ev) {
+        record('session', 'streamDestroyed', Object.assign(strm(ev.stream), { reason: ev.reason }));
+      },
+      signal: function (ev) {
+        record('session', 'signal', {
+          eventType: ev.type, data: ev.data, from: ev.from && ev.from.connectionId
+        });
+      },
+      archiveStarted: function (ev) {
+        record('session', 'archiveStarted', { id: ev.id, archiveId: ev.archiveId, name: ev.name });
+      },
+      archiveStopped: function (ev) {
+        record('session', 'archiveStopped', { id: ev.id, archiveId: ev.archiveId, name: ev.name });
+      },
+      sessionDisconnected: function (ev) {
+        record('session', 'sessionDisconnected', { reason: ev.reason });
+      }
+    });
+    session.on('signal:chat', function (ev) {
+      record('session', 'signal:chat', { eventType: ev.type, data: ev.data, from: ev.from && ev.from.connectionId });
+    });
+    return new Promise(function (resolve) {
+      session.connect(token, function (error) {
+        if (error) resolve({ error: err(error) });
+        else resolve({
+          connectionId: session.connection.connectionId,
+          data: session.connection.data,
+          capabilities: session.capabilities
+        });
+      });
+    });
+  };
+
+  T.initPublisher = function (props) {
+    return new Promise(function (resolve) {
+      var pub = OT.initPublisher(undefined, Object.assign({ insertMode: 'append' }, props || {}),
+        function (error) { resolve(error ? { error: err(error) } : { ok: true }); });
+      T.publisher = pub;
+      pub.on('accessAllowed', function () { record('publisher', 'accessAllowed'); });
+      pub.on('accessDenied', function () { record('publisher', 'accessDenied'); });
+      pub.on('streamCreated', function (ev) { record('publisher', 'streamCreated', strm(ev.stream)); });
+      pub.on('streamDestroyed', function (ev) {
+        record('publisher', 'streamDestroyed', Object.assign(strm(ev.stream), { reason: ev.reason }));
+        if (T.preventPublisherDestroy) ev.preventDefault();
+      });
+      pub.on('destroyed', function () { record('publisher', 'destroyed'); });
+    });
+  };
+
+  T.publish = function (props) {
+    var ready = T.publisher ? Promise.resolve({ ok: true }) : T.initPublisher(props);
+    return ready.then(function (r) {
+      if (r.error) return r;
+      return new Promise(function (resolve) {
+        T.session.publish(T.publisher, function (error) {
+          if (error) resolve({ error: err(error) });
+          else resolve({ streamId: T.publisher.stream.streamId });
+        });
+      });
+    });
+  };
+
+  T.unpublish = function () { T.session.unpublish(T.publisher); };
+  T.disconnect = function () { T.session.disconnect(); };
+
+  T.signal = function (type, data, toConnectionId) {
+    var sig = {};
+    if (type !== null && type !== undefined) sig.type = type;
+    if (data !== null && data !== undefined) sig.data = data;
+    if (toConnectionId) {
+      sig.to = T.session.connections.get(toConnectionId) ||
+        (T.session.connection.connectionId === toConnectionId ? T.session.connection
+          : { connectionId: toConnectionId });
+    }
+    return new Promise(function (resolve) {
+      T.session.signal(sig, function (error) { resolve(error ? { error: err(error) } : { ok: true }); });
+    });
+  };
+
+  // Video facts for every subscriber: intrinsic size, frames rendered, playback quality.
+  T.subscriberStats = function () {
+    var out = {};
+    Object.keys(T.subscribers).forEach(function (id) {
+      var sub = T.subscribers[id];
+      var v = sub.element && sub.element.querySelector('video');
+      var q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+      out[id] = {
+        destroyed: sub._destroyed,
+        inDom: !!(sub.element && sub.element.isConnected),
+        videoWidth: sub.videoWidth(),
+        videoHeight: sub.videoHeight(),
+        frames: sub._holder.frames || 0,
+        firstFrameMs: sub._holder.firstFrameAt ? sub._holder.firstFrameAt - sub._holder.subscribedAt : null,
+        currentTime: v ? v.currentTime : null,
+        totalVideoFrames: q ? q.totalVideoFrames : null
+      };
+    });
+    return out;
+  };
+
+  T.publisherState = function () {
+    var p = T.publisher;
+    if (!p) return null;
+    var el = p.element;
+    var ind = el && el.querySelector('.OT_archiving');
+    return {
+      inDom: !!(el && el.isConnected),
+      videoWidth: p.videoWidth(),
+      videoHeight: p.videoHeight(),
+      streamId: p.stream ? p.stream.streamId : null,
+      indicator: ind ? {
+        dataArchiving: ind.getAttribute('data-archiving'),
+        rootDataArchiving: el.getAttribute('data-archiving'),
+        display: getComputedStyle(ind).display,
+        visible: ind.offsetWidth > 0 && ind.offsetHeight > 0,
+        text: ind.textContent
+      } : null
+    };
+  };
+
+  window.T = T;
+})();

@@ -1,0 +1,182 @@
+"""Real processes for tests: the Archivist server (``archivist serve``) and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVIST = [sys.executable, "-m", "archivist.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def host_address() -> str:
+    """The machine's own non-loopback IPv4 address (WebRTC ICE skips loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.254", 9))  # no packet is sent: UDP connect only picks a route
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+@dataclass
+class Project:
+    api_key: str
+    api_secret: str
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    project: Project
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    extra_projects: list[Project] = field(default_factory=list)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*ARCHIVIST, "--data-dir", str(self.data_dir), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
+
+    def create_project(self, name: str = "other") -> Project:
+        out = json.loads(self.cli("projects", "create", "--name", name, "--json").stdout)
+        project = Project(out["apiKey"], out["apiSecret"])
+        self.extra_projects.append(project)
+        return project
+
+    def start(self) -> None:
+        assert self.log_path is not None
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*ARCHIVIST, "--data-dir", str(self.data_dir), "serve"], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/openapi.json", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start in 30 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+
+def make_server(tmp: Path, database_url: str = "", extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIST_")}
+    env.update(
+        ARCHIVIST_HOST="0.0.0.0",
+        ARCHIVIST_PORT=str(port),
+        ARCHIVIST_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["ARCHIVIST_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
+    env.pop("PORT", None)
+    data_dir = tmp / "data"
+    server = Server(
+        url=f"http://{host_address()}:{port}",
+        data_dir=data_dir,
+        env=env,
+        project=Project("", ""),
+        log_path=tmp / "server.log",
+    )
+    out = json.loads(server.cli("projects", "create", "--name", "test", "--json").stdout)
+    server.project = Project(out["apiKey"], out["apiSecret"])
+    server.start()
+    return server
+
+
+@dataclass
+class Postgres:
+    url: str
+    sync_dsn: str
+    data_dir: Path
+    port: int
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "pg_ctl", "-D", str(self.data_dir), "-m", "fast", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for version in ("17", "16", "15"):
+        path = Path(f"/usr/lib/postgresql/{version}/bin/{name}")
+        if path.exists():
+            return str(path)
+    raise RuntimeError(f"PostgreSQL's {name} is not installed (scripts/test installs it)")
+
+
+def start_postgres() -> Postgres:
+    """initdb + pg_ctl a throw-away cluster as the postgres user, on a free port."""
+    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
+    base = Path(tempfile.mkdtemp(prefix="archivist-pg-"))
+    data = base / "data"
+    os.chmod(base, 0o777)
+    port = free_port()
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True, timeout=120)
+    subprocess.run(
+        [*run_as, pg_ctl, "-D", str(data), "-l", str(base / "pg.log"), "-w", "-t", "60",
+         "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+        check=True, capture_output=True, timeout=120,
+    )
+    subprocess.run(
+        [*run_as, "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", "CREATE DATABASE archivist"],
+        check=True, capture_output=True, timeout=60,
+    )
+    return Postgres(
+        url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/archivist",
+        sync_dsn=f"postgresql://postgres@127.0.0.1:{port}/archivist",
+        data_dir=data,
+        port=port,
+    )
