@@ -259,9 +259,14 @@ class ArchiveService:
         except Exception as exc:
             log.error("recorder failed to stop", archive=archive.id, error=repr(exc))
             return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+        await self.complete(stopped, outcome, reason)
+        return stopped
+
+    async def complete(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
+        """A stopped archive's file is final: make it downloadable (or failed)."""
         if outcome.failed:
             return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
-        await self._transition(
+        return await self._transition(
             stopped,
             ArchiveStatus.AVAILABLE,
             reason,
@@ -270,7 +275,6 @@ class ArchiveService:
             storage_key=outcome.storage_key,
             sha256=outcome.sha256,
         )
-        return stopped
 
     async def delete(self, project_key: str, archive_id: str) -> None:
         archive = await self.get(project_key, archive_id)
