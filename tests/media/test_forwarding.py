@@ -115,10 +115,12 @@ async def test_forwarding_packets_keyframes_and_sinks(codec: str, closing: list[
     assert await seams.send_pli(video_receiver) == 1
     await until(lambda: pub.keyframes.get("video", 0) > before, timeout=3)
 
-    # RTCP sender reports recorded per SSRC (the publisher client sends one every ~1 s)
-    await until(lambda: len(pub.sender_reports) >= 1, timeout=8)
-    ntp, rtp, _ = next(iter(pub.sender_reports.values()))
-    assert ntp > 0 and rtp >= 0
+    # RTCP sender reports recorded per track (the publisher client sends one every ~1 s)
+    await until(lambda: {"audio", "video"} <= set(pub.sender_reports), timeout=8)
+    for kind, report in pub.sender_reports.items():
+        assert report.ssrc in seams.media_ssrcs(pub.receivers[kind])
+        # NTP seconds since 1900: the sender's wall clock, within a minute of ours
+        assert abs(report.ntp - 2_208_988_800 - time.time()) < 60 and report.rtp >= 0
 
     await sub.close()
     await sub.close()  # idempotent

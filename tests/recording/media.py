@@ -125,3 +125,69 @@ async def feed(
                 rec.push_audio(stream_id, frame, base + a_next / 48000)
             a_next += chunk
         await asyncio.sleep(0.005)
+
+
+# ---- A/V sync probe: flashes in the picture against beeps in the sound ---------------------------
+def flash_onsets(path: Path, region: tuple[int, int, int, int] | None = None) -> list[float]:
+    """Times (s) of the video frames where the picture (or ``region`` x, y, w, h) turns bright."""
+    lumas: list[tuple[float, float]] = []
+    with av.open(str(path)) as c:
+        for f in c.decode(video=0):
+            y = f.to_ndarray(format="gray")
+            if region is not None:
+                x0, y0, w, h = region
+                y = y[y0 : y0 + h, x0 : x0 + w]
+            lumas.append((float(f.time), float(y.mean())))
+    if not lumas:
+        return []
+    values = np.array([v for _, v in lumas])
+    typical = float(np.median(values))  # the picture between flashes (not the black start)
+    mid = (typical + values.max()) / 2
+    if values.max() - typical < 40:
+        return []
+    onsets = []
+    for i in range(1, len(lumas)):
+        if lumas[i][1] > mid >= lumas[i - 1][1]:
+            onsets.append(lumas[i][0])
+    return onsets
+
+
+def beep_onsets(path: Path, min_silence_s: float = 0.3) -> list[float]:
+    """Times (s) where the sound starts after at least ``min_silence_s`` of silence."""
+    out = read_audio(path)
+    if out is None:
+        return []
+    samples, rate = out
+    level = np.abs(samples)
+    if level.max() < 0.05:
+        return []
+    loud = np.flatnonzero(level > level.max() * 0.3)
+    onsets: list[float] = []
+    last = -1e9
+    for idx in loud:
+        t = idx / rate
+        if t - last >= min_silence_s:
+            onsets.append(float(t))
+        last = t
+    return onsets
+
+
+def read_audio(path: Path) -> tuple[Any, int] | None:
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return None
+        rate = c.streams.audio[0].sample_rate
+        chunks = [af.to_ndarray().astype(np.float32).mean(axis=0) for af in c.decode(audio=0)]
+    return np.concatenate(chunks), rate
+
+
+def av_offsets(path: Path, region: tuple[int, int, int, int] | None = None) -> list[float]:
+    """For each flash, audio onset minus video onset (s) of the beep nearest to it (within 0.4 s).
+    Positive: the sound comes late."""
+    beeps = beep_onsets(path)
+    offsets = []
+    for flash in flash_onsets(path, region):
+        near = [b - flash for b in beeps if abs(b - flash) < 0.4]
+        if near:
+            offsets.append(min(near, key=abs))
+    return offsets

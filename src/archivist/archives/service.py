@@ -46,6 +46,9 @@ class RecorderLauncher(Protocol):
 
     async def stop(self, archive: Archive) -> RecordingOutcome: ...
 
+    async def recover(self, archive: Archive) -> RecordingOutcome | None:
+        """Finish the file a killed process left behind (None: nothing playable)."""
+
 
 @dataclass(frozen=True)
 class RecordingOutcome:
@@ -54,6 +57,8 @@ class RecordingOutcome:
     storage_key: str | None
     sha256: str | None
     failed: bool = False
+    salvaged: bool = False
+    """The recorder failed mid-recording; the file holds what was recorded up to the failure."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,14 @@ class ArchiveService:
     ) -> tuple[int, list[Archive]]:
         return await self._repo.page(project_key, offset, count, session_id)
 
+    async def find(self, archive_id: str) -> Archive | None:
+        """Any project's archive (internal callers only; REST goes through :meth:`get`)."""
+        return await self._repo.get(archive_id)
+
+    async def recording(self, session_id: str) -> list[Archive]:
+        """The session's archives that are recording (started or paused)."""
+        return await self._repo.running(session_id)
+
     # ---- commands --------------------------------------------------------------------------
     async def start(self, project_key: str, opts: StartOptions) -> Archive:
         session = await self._sessions.get(project_key, opts.session_id)
@@ -259,7 +272,7 @@ class ArchiveService:
         except Exception as exc:
             log.error("recorder failed to stop", archive=archive.id, error=repr(exc))
             return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
-        await self.complete(stopped, outcome, reason)
+        await self.complete(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
         return stopped
 
     async def complete(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
@@ -287,10 +300,24 @@ class ArchiveService:
         await self._transition(archive, ArchiveStatus.DELETED, archive.reason, url_gone=True)
 
     async def recover(self) -> None:
-        """On start-up: archives a previous process left recording are closed out."""
-        for archive in await self._repo.running():
-            log.warning("archive interrupted by a previous shutdown", archive=archive.id)
-            await self._transition(archive, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+        """On start-up: archives a previous process left recording (it was killed) are closed
+        out. Their fragmented MP4 plays up to the kill: it becomes available, reason
+        ``recovered``, with the file's true duration and size; nothing playable: failed."""
+        interrupted = await self._repo.running() + await self._repo.with_status(ArchiveStatus.STOPPED)
+        for archive in interrupted:
+            log.warning("archive interrupted by a previous process; recovering", archive=archive.id,
+                        status=archive.status.value)
+            outcome = await self.launcher.recover(archive) if self.launcher is not None else None
+            stopped = archive
+            if archive.status in RECORDING:
+                stopped = await self._transition(
+                    archive, ArchiveStatus.STOPPED, Reason.RECOVERED,
+                    duration=outcome.duration if outcome is not None else 0,
+                )
+            if outcome is None:
+                await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            else:
+                await self.complete(stopped, outcome, Reason.RECOVERED)
 
     async def close(self) -> None:
         for archive in await self._repo.running():

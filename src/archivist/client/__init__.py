@@ -8,14 +8,17 @@ from archivist.client.session import (
     Subscription,
     signaling_url,
 )
-from archivist.client.synthetic import TestPatternTrack, ToneTrack
+from archivist.client.synthetic import BeepTrack, FlashTrack, SyncMarks, TestPatternTrack, ToneTrack
 
 __all__ = [
     "ArchivistClient",
+    "BeepTrack",
     "ClientError",
     "ConnectRefused",
+    "FlashTrack",
     "Publication",
     "Subscription",
+    "SyncMarks",
     "TestPatternTrack",
     "ToneTrack",
     "signaling_url",

@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from archivist.client.synthetic import TestPatternTrack, ToneTrack
+from archivist.client.synthetic import BeepTrack, FlashTrack, SyncMarks, TestPatternTrack, ToneTrack
 
 Event = dict[str, Any]
 
@@ -218,16 +218,18 @@ class ArchivistClient:
         height: int = 480,
         fps: int = 30,
         wait_created: bool = True,
+        marks: SyncMarks | None = None,
     ) -> Publication:
-        """Publish a moving test pattern (and a tone); returns once the stream is announced."""
+        """Publish a moving test pattern (and a tone); returns once the stream is announced.
+        With ``marks``, publish flashes and beeps at the same instants instead (A/V sync)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         tracks: list[MediaStreamTrack] = []
         if audio:
-            tone = ToneTrack()
+            tone = ToneTrack() if marks is None else BeepTrack(marks)
             pc.addTransceiver(tone, direction="sendonly")
             tracks.append(tone)
         if video:
-            pattern = TestPatternTrack(width, height, fps)
+            pattern = TestPatternTrack(width, height, fps) if marks is None else FlashTrack(marks, width, height, fps)
             transceiver = pc.addTransceiver(pattern, direction="sendonly")
             caps = RTCRtpSender.getCapabilities("video").codecs
             prefs = [c for c in caps if c.mimeType.lower() == f"video/{codec.lower()}"]

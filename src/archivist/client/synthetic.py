@@ -93,3 +93,84 @@ class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
         frame.time_base = self._time_base
         self.frames_sent += 1
         return frame
+
+
+class SyncMarks:
+    """A shared clock for a flash-and-beep pair: every ``period`` seconds the picture flashes
+    white for ``flash_frames`` frames and a 1 kHz beep starts, at the same instant. Recorded,
+    the offset between each flash and its beep is the recording's A/V offset."""
+
+    def __init__(self, period: float = 1.0, flash_frames: int = 3, beep_s: float = 0.1) -> None:
+        self.period = period
+        self.flash_frames = flash_frames
+        self.beep_s = beep_s
+        self.start: float | None = None
+
+    def origin(self) -> float:
+        if self.start is None:
+            self.start = time.monotonic()
+        return self.start
+
+
+class FlashTrack(MediaStreamTrack):  # type: ignore[misc]
+    """Video: mid-grey frames, white for a few frames at every mark (yuv420p, paced in real time)."""
+
+    kind = "video"
+
+    def __init__(self, marks: SyncMarks, width: int = 640, height: int = 480, fps: int = 30) -> None:
+        super().__init__()
+        self.marks, self.width, self.height, self.fps = marks, width, height, fps
+        self.frames_sent = 0
+        self._time_base = fractions.Fraction(1, 90000)
+        self._grey = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+        self._white = self._grey.copy()
+        self._white[:height] = 235
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        n = self.frames_sent
+        start = self.marks.origin()
+        wait = start + n / self.fps - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        per_period = round(self.marks.period * self.fps)
+        flash = n % per_period < self.marks.flash_frames
+        frame = av.VideoFrame.from_ndarray(self._white if flash else self._grey, format="yuv420p")
+        frame.pts = int(n * 90000 / self.fps)
+        frame.time_base = self._time_base
+        self.frames_sent += 1
+        return frame
+
+
+class BeepTrack(MediaStreamTrack):  # type: ignore[misc]
+    """Audio: silence, a 1 kHz beep starting at every mark (48 kHz mono s16, 20 ms frames)."""
+
+    kind = "audio"
+
+    def __init__(self, marks: SyncMarks, sample_rate: int = 48000) -> None:
+        super().__init__()
+        self.marks = marks
+        self.sample_rate = sample_rate
+        self.samples = sample_rate // 50
+        self.frames_sent = 0
+        self._time_base = fractions.Fraction(1, sample_rate)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        n = self.frames_sent
+        start = self.marks.origin()
+        wait = start + n * self.samples / self.sample_rate - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        k = np.arange(n * self.samples, (n + 1) * self.samples)
+        period = round(self.marks.period * self.sample_rate)
+        beeping = (k % period) < round(self.marks.beep_s * self.sample_rate)
+        wave = np.sin(2 * math.pi * 1000 * k / self.sample_rate) * 12000 * beeping
+        frame = av.AudioFrame.from_ndarray(wave.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.sample_rate
+        frame.pts = n * self.samples
+        frame.time_base = self._time_base
+        self.frames_sent += 1
+        return frame

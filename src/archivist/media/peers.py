@@ -52,6 +52,18 @@ class MediaError(Exception):
 
 
 @dataclass(frozen=True)
+class SenderReport:
+    """The last RTCP sender report of one track: the sender's wall clock (NTP, seconds since
+    1900) at the instant of RTP timestamp ``rtp``, rebased like the track's packet pts (modulo
+    2**32); ``received_at`` is our monotonic clock."""
+
+    ssrc: int
+    ntp: float
+    rtp: int
+    received_at: float
+
+
+@dataclass(frozen=True)
 class CodecInfo:
     kind: str
     mime_type: str
@@ -258,8 +270,8 @@ class PublisherPeer(_Peer):
         seams.install()
         self.codecs: dict[str, CodecInfo] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}
-        self.sender_reports: dict[int, tuple[int, int, float]] = {}
-        """SSRC -> (NTP timestamp, RTP timestamp, local arrival time) of the last RTCP SR."""
+        self.sender_reports: dict[str, SenderReport] = {}
+        """Kind -> the last RTCP sender report of that track's media SSRC (RTX excluded)."""
         self.packets: dict[str, int] = {}
         self.keyframes: dict[str, int] = {}
         self.flowing = asyncio.Event()
@@ -276,7 +288,7 @@ class PublisherPeer(_Peer):
             if receiver.track is None or kind in self.receivers:
                 continue
             seams.mark_passthrough(receiver)
-            seams.on_sender_report(receiver, self._on_sender_report)
+            seams.on_sender_report(receiver, self._sender_report_handler(kind, receiver))
             self.receivers[kind] = receiver
         if not self.receivers:
             raise MediaError("the offer has no audio or video to receive")
@@ -289,8 +301,16 @@ class PublisherPeer(_Peer):
             self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
         return sdp
 
-    def _on_sender_report(self, ssrc: int, ntp: int, rtp: int) -> None:
-        self.sender_reports[ssrc] = (ntp, rtp, time.time())
+    def _sender_report_handler(self, kind: str, receiver: RTCRtpReceiver) -> seams.SenderReportCallback:
+        def handle(ssrc: int, ntp: int, rtp: int) -> None:
+            origin = seams.rtp_origin(receiver)
+            if ssrc in seams.rtx_ssrcs(receiver) or origin is None:
+                return
+            # rebased like the packets' pts (see seams.rtp_origin)
+            rebased = (rtp - origin) % (1 << 32)
+            self.sender_reports[kind] = SenderReport(ssrc, ntp / 2**32, rebased, time.monotonic())
+
+        return handle
 
     async def _read(self, kind: str, track: MediaStreamTrack) -> None:
         """Read every packet (drains what nobody wants) and hand it to the sinks."""

@@ -14,7 +14,9 @@ moves any of them (``check()`` lists what is missing).
   an encoder); :func:`on_keyframe_request` replaces it per instance with a callback, and
   :func:`send_pli` sends a PLI from a receiver to the remote publisher.
 - RTCP sender reports: :func:`on_sender_report` wraps a receiver's ``_handle_rtcp_packet`` per
-  instance and reports ``(ssrc, ntp_timestamp, rtp_timestamp)``.
+  instance and reports ``(ssrc, ntp_timestamp, rtp_timestamp)``. The receiver hands its frames
+  on with RTP timestamps rebased to its first packet (``TimestampMapper``); :func:`rtp_origin`
+  reads that base so a report's RTP timestamp can be rebased the same way.
 - host addresses: :func:`restrict_host_addresses` makes aioice gather only the given addresses.
 """
 
@@ -146,9 +148,15 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
     target._send_keyframe = callback
 
 
+def rtx_ssrcs(receiver: RTCRtpReceiver) -> set[int]:
+    """SSRCs of the receiver's retransmission (RTX) streams, as negotiated."""
+    rtx: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    return set(rtx)
+
+
 def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
     """SSRCs of the media (not RTX) the receiver got in the last 10 s."""
-    rtx: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    rtx = rtx_ssrcs(receiver)
     return [s.source for s in receiver.getSynchronizationSources() if s.source not in rtx]
 
 
@@ -161,6 +169,16 @@ async def send_pli(receiver: RTCRtpReceiver) -> int:
 
 
 # ---- RTCP sender reports ---------------------------------------------------------------------
+def rtp_origin(receiver: RTCRtpReceiver) -> int | None:
+    """The RTP timestamp the receiver's frame timestamps count from (None before the first
+    packet): a frame's ``timestamp`` (and so a pass-through packet's pts) is ``rtp - origin``."""
+    mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+    if mapper is None or not hasattr(mapper, "_origin"):
+        raise RuntimeError("aiortc internals changed: RTCRtpReceiver.__timestamp_mapper._origin is gone")
+    origin = mapper._origin
+    return None if origin is None else int(origin)
+
+
 SenderReportCallback = Callable[[int, int, int], None]
 
 

@@ -4,6 +4,9 @@ Each stream has a timeline in recording samples. A frame is placed where the pre
 ended (so arrival jitter never adds clicks or gaps); only when the frame's timestamp is more
 than ``resync_tolerance`` away from that point (a gap in the stream, a clock step) is the stream
 re-anchored to its timestamp, with silence filling a gap. Nobody speaking is digital silence.
+Live timestamps come from RTP (:mod:`archivist.recording.sync`), which has no arrival jitter, so
+the tolerance is one Opus frame (20 ms): a stream never drifts further than that from its place,
+which keeps it within the 40 ms lip-sync budget together with the video's frame snapping.
 
 The limiter never lets a sample reach full scale: a block gain follows the block peak (attack
 within the block, slow release), then a soft knee bends anything above ``knee`` smoothly towards
@@ -103,7 +106,7 @@ class AudioMixer:
 
     def __init__(
         self,
-        resync_tolerance_s: float = 0.08,
+        resync_tolerance_s: float = 0.02,
         max_buffer_s: float = 10.0,
         limiter: Limiter | None = None,
     ) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from archivist import logs
+from archivist.recording.decoder import TrackDecoder
 from archivist.recording.encoder import AudioSettings, VideoSettings
 from archivist.recording.finalize import RecordingResult, finalize_file
 from archivist.recording.layout import Layout, parse_resolution
@@ -70,7 +71,7 @@ class RecordingOptions:
         return AudioSettings() if self.has_audio else None
 
 
-_Kind = Literal["add", "remove", "video", "audio"]
+_Kind = Literal["add", "remove", "video", "audio", "packet"]
 
 
 class _Inbox:
@@ -84,12 +85,13 @@ class _Inbox:
         self.dropped = {"video": 0, "audio": 0}
 
     def put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
+        media = payload[0] if kind == "packet" else kind
         with self._lock:
-            if kind in self._counts:
-                if self._counts[kind] >= self._limits[kind]:
-                    self.dropped[kind] += 1
+            if media in self._counts:
+                if self._counts[media] >= self._limits[media]:
+                    self.dropped[media] += 1
                     return False
-                self._counts[kind] += 1
+                self._counts[media] += 1
             self._items.append((kind, stream_id, payload, t))
             return True
 
@@ -122,6 +124,10 @@ class ComposedRecorder:
         self._on_error = on_error
         self._name = name
         self._inbox = _Inbox(self.options.max_pending_video, self.options.max_pending_audio)
+        self._decoders: dict[tuple[str, str], TrackDecoder] = {}  # worker thread only
+        self._decoder_stats: dict[str, dict[str, int]] = {}
+        self.on_keyframe_needed: Callable[[str], None] | None = None
+        """Called on the event loop when a stream's video decoder waits for a keyframe."""
         self._wake = threading.Event()
         self._stop_at: float | None = None
         self._abort = False
@@ -149,8 +155,16 @@ class ComposedRecorder:
         return dict(self._inbox.dropped)
 
     # -- inputs (event loop; never block) ----------------------------------------------------
-    def add_stream(self, stream_id: str, has_audio: bool = True, has_video: bool = True) -> None:
-        self._put("add", stream_id, (has_audio, has_video), self._now())
+    def add_stream(
+        self,
+        stream_id: str,
+        has_audio: bool = True,
+        has_video: bool = True,
+        codecs: dict[str, str] | None = None,
+    ) -> None:
+        """A stream joins. ``codecs`` (kind -> MIME type, e.g. ``{"video": "video/VP8"}``) is
+        needed only to push encoded packets with :meth:`push_packet`."""
+        self._put("add", stream_id, (has_audio, has_video, dict(codecs or {})), self._now())
 
     def remove_stream(self, stream_id: str) -> None:
         self._put("remove", stream_id, None, self._now())
@@ -163,6 +177,13 @@ class ComposedRecorder:
     def push_audio(self, stream_id: str, frame: Any, t: float) -> bool:
         """Queue a decoded ``av.AudioFrame`` whose first sample plays at ``t``."""
         return self._put("audio", stream_id, frame, t)
+
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float) -> bool:
+        """Queue an encoded packet of ``kind`` ("audio"/"video") captured at ``t``; the worker
+        decodes it (never the event loop). Counted against the inbox bound of its kind."""
+        if kind not in ("audio", "video"):
+            raise ValueError(f"unknown kind {kind!r}")
+        return self._put("packet", stream_id, (kind, packet), t)
 
     def _put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
         if self._state not in ("new", "running"):
@@ -253,14 +274,40 @@ class ComposedRecorder:
 
     def _drain(self, pipeline: RecordingPipeline) -> None:
         for kind, sid, payload, t in self._inbox.take():
-            if kind == "video":
+            if kind == "packet":
+                self._decode(pipeline, sid, payload[0], payload[1], t)
+            elif kind == "video":
                 pipeline.push_video(sid, payload, t)
             elif kind == "audio":
                 pipeline.push_audio(sid, payload, t)
             elif kind == "add":
-                pipeline.add_stream(sid, payload[0], payload[1], t)
+                has_audio, has_video, codecs = payload
+                self._add_decoders(sid, codecs)
+                pipeline.add_stream(sid, has_audio, has_video, t)
             else:
+                for media in ("audio", "video"):
+                    decoder = self._decoders.pop((sid, media), None)
+                    if decoder is not None:
+                        self._decoder_stats[f"{sid}/{media}"] = decoder.stats()
                 pipeline.remove_stream(sid, t)
+
+    def _add_decoders(self, stream_id: str, codecs: dict[str, str]) -> None:
+        for media, mime in codecs.items():
+            need_key = (lambda sid=stream_id: self._keyframe_needed(sid)) if media == "video" else None
+            self._decoders[(stream_id, media)] = TrackDecoder(mime, need_key)
+
+    def _keyframe_needed(self, stream_id: str) -> None:
+        callback, loop = self.on_keyframe_needed, self._loop
+        if callback is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback, stream_id)
+
+    def _decode(self, pipeline: RecordingPipeline, stream_id: str, media: str, packet: Any, t: float) -> None:
+        decoder = self._decoders.get((stream_id, media))
+        if decoder is None:
+            return
+        push = pipeline.push_video if media == "video" else pipeline.push_audio
+        for frame in decoder.decode(packet):
+            push(stream_id, frame, t)
 
     def _run(self) -> None:
         assert self.t0 is not None
@@ -286,6 +333,9 @@ class ComposedRecorder:
             self._drain(pipeline)
             pipeline.finish(self._stop_at)  # also on close(): leave a complete file
             self.stats = pipeline.stats()
+            self._decoder_stats.update({f"{sid}/{media}": d.stats() for (sid, media), d in self._decoders.items()})
+            self.stats["decoders"] = self._decoder_stats
+            self.stats["inbox_dropped"] = self.dropped
         except BaseException as exc:
             pipeline.abort()
             self._report_error(exc)

@@ -1,0 +1,222 @@
+"""The in-server recorder launcher: archives start and stop recorders through it.
+
+It implements the archive layer's ``RecorderLauncher`` protocol (``start(archive)``,
+``stop(archive) -> RecordingOutcome``) and the rooms' ``RoomObserver`` hooks, so a recording
+follows its session: every stream already published when the archive starts, and every stream
+published later, is fed in (:class:`~archivist.recording.feed.StreamFeed`); a stream that goes
+away leaves the picture and the mix. The recorder is a subscriber like any other, inside this
+process; this class is the seam where it could move to a process of its own.
+
+Files: ``<archives_dir>/<project key>/<archive id>.mp4``, written incrementally (fragmented
+MP4), so a killed server leaves a playable file for start-up recovery to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archivist import logs
+from archivist.archives.model import Archive
+from archivist.archives.service import RecordingOutcome
+from archivist.media.peers import PublisherPeer
+from archivist.recording.feed import StreamFeed
+from archivist.recording.finalize import sha256_file
+from archivist.recording.layout import BestFit
+from archivist.recording.recorder import ComposedRecorder, RecordingError, RecordingOptions
+from archivist.recording.recovery import RecoveryError, recover_file
+from archivist.rooms.connection import Connection
+from archivist.rooms.reasons import CloseReason
+from archivist.rooms.registry import Rooms
+from archivist.rooms.room import Room
+from archivist.rooms.stream import Stream
+
+log = logs.get(__name__)
+
+FailureCallback = Callable[[str, BaseException], None]
+"""``(archive id, error)``: a recording failed while it ran (called on the event loop)."""
+
+
+def archive_path(archives_dir: Path, project_key: str, archive_id: str) -> Path:
+    return archives_dir / project_key / f"{archive_id}.mp4"
+
+
+def storage_key(project_key: str, archive_id: str) -> str:
+    """The file's path relative to the archives directory (posix)."""
+    return f"{project_key}/{archive_id}.mp4"
+
+
+def recording_options(archive: Archive) -> RecordingOptions:
+    return RecordingOptions(
+        resolution=archive.resolution or "640x480",
+        has_audio=archive.has_audio,
+        has_video=archive.has_video,
+        max_bitrate=archive.max_bitrate,
+        quantization_parameter=archive.quantization_parameter,
+    )
+
+
+@dataclass
+class _Recording:
+    archive: Archive
+    recorder: ComposedRecorder
+    feeds: dict[str, StreamFeed] = field(default_factory=dict)
+
+
+class InServerLauncher:
+    def __init__(self, rooms: Rooms, archives_dir: Path) -> None:
+        self._rooms = rooms
+        self._dir = archives_dir
+        self._active: dict[str, _Recording] = {}  # by session id
+        self.on_failure: FailureCallback | None = None
+
+    def recording(self, session_id: str) -> _Recording | None:
+        return self._active.get(session_id)
+
+    # ---- RecorderLauncher --------------------------------------------------------------------
+    async def start(self, archive: Archive) -> None:
+        if archive.session_id in self._active:
+            raise RuntimeError(f"session {archive.session_id} is already being recorded")
+        path = archive_path(self._dir, archive.project_key, archive.id)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        recorder = ComposedRecorder(
+            path,
+            recording_options(archive),
+            layout=BestFit(),
+            on_error=lambda exc: self._failed(archive.id, exc),
+            name=f"archive-{archive.id[:8]}",
+        )
+        rec = _Recording(archive, recorder)
+        recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
+        self._active[archive.session_id] = rec
+        try:
+            await recorder.start()
+        except BaseException:
+            self._active.pop(archive.session_id, None)
+            raise
+        room = self._rooms.get(archive.session_id)
+        for stream in room.streams() if room is not None else []:
+            self._attach(rec, stream)
+        log.info("archive recording", archive=archive.id, session_id=archive.session_id,
+                 streams=len(rec.feeds), path=str(path))
+
+    async def stop(self, archive: Archive) -> RecordingOutcome:
+        rec = self._active.pop(archive.session_id, None)
+        if rec is None or rec.archive.id != archive.id:
+            if rec is not None:  # another archive of the session: not ours to stop
+                self._active[archive.session_id] = rec
+            raise RuntimeError(f"archive {archive.id} has no running recorder")
+        feeds = {sid: feed.stats() for sid, feed in rec.feeds.items()}
+        for feed in rec.feeds.values():
+            feed.close()
+        try:
+            result = await rec.recorder.stop()
+        except RecordingError as exc:
+            # The worker failed mid-recording: what it wrote up to the failure is kept.
+            return await self._salvage(archive, exc)
+        finally:
+            await rec.recorder.close()
+        log.info("archive recorded", archive=archive.id, duration=round(result.duration, 3), size=result.size,
+                 feeds=feeds)
+        return RecordingOutcome(
+            duration=round(result.duration),
+            size=result.size,
+            storage_key=storage_key(archive.project_key, archive.id),
+            sha256=result.sha256,
+        )
+
+    async def _salvage(self, archive: Archive, error: RecordingError) -> RecordingOutcome:
+        path = archive_path(self._dir, archive.project_key, archive.id)
+        try:
+            recovered = await asyncio.to_thread(recover_file, path)
+        except RecoveryError as exc:
+            raise error from exc
+        if recovered.duration <= 0:
+            raise error
+        digest = await asyncio.to_thread(sha256_file, path)
+        log.warning("failed recording salvaged", archive=archive.id, duration=round(recovered.duration, 3),
+                    size=recovered.size, error=repr(error.__cause__))
+        return RecordingOutcome(
+            duration=round(recovered.duration),
+            size=recovered.size,
+            storage_key=storage_key(archive.project_key, archive.id),
+            sha256=digest,
+            salvaged=True,
+        )
+
+    async def recover(self, archive: Archive) -> RecordingOutcome | None:
+        """Start-up: finish the file a killed process left for ``archive`` (None: nothing
+        playable). Truncates a torn last fragment; reports the file's true duration and size."""
+        path = archive_path(self._dir, archive.project_key, archive.id)
+        try:
+            recovered = await asyncio.to_thread(recover_file, path)
+        except RecoveryError as exc:
+            log.warning("archive file not recoverable", archive=archive.id, error=str(exc))
+            return None
+        digest = await asyncio.to_thread(sha256_file, path)
+        return RecordingOutcome(
+            duration=round(recovered.duration),
+            size=recovered.size,
+            storage_key=storage_key(archive.project_key, archive.id),
+            sha256=digest,
+        )
+
+    async def close(self) -> None:
+        """Shutdown: stop what still runs (the files stay complete and recoverable)."""
+        for rec in list(self._active.values()):
+            for feed in rec.feeds.values():
+                feed.close()
+            await rec.recorder.close()
+        self._active.clear()
+
+    # ---- feeding -----------------------------------------------------------------------------
+    def _attach(self, rec: _Recording, stream: Stream) -> None:
+        if stream.id in rec.feeds or stream.closed or not isinstance(stream.media, PublisherPeer):
+            return
+        feed = StreamFeed(
+            stream.id,
+            stream.media,
+            rec.recorder,
+            audio=rec.archive.has_audio and stream.has_audio,
+            video=rec.archive.has_video and stream.has_video,
+        )
+        if not feed.codecs:
+            return
+        rec.feeds[stream.id] = feed
+        feed.start()
+        log.info("stream recorded", archive=rec.archive.id, stream=stream.id, codecs=feed.codecs)
+
+    def _detach(self, rec: _Recording, stream_id: str) -> None:
+        feed = rec.feeds.pop(stream_id, None)
+        if feed is not None:
+            feed.close()
+            log.info("stream left the recording", archive=rec.archive.id, stream=stream_id, **feed.stats())
+
+    def _keyframe_needed(self, rec: _Recording, stream_id: str) -> None:
+        feed = rec.feeds.get(stream_id)
+        if feed is not None:
+            feed.request_keyframe()
+
+    def _failed(self, archive_id: str, exc: BaseException) -> None:
+        log.error("recording failed", archive=archive_id, error=repr(exc))
+        if self.on_failure is not None:
+            self.on_failure(archive_id, exc)
+
+    # ---- RoomObserver ------------------------------------------------------------------------
+    async def stream_created(self, room: Room, stream: Stream) -> None:
+        rec = self._active.get(room.session_id)
+        if rec is not None:
+            self._attach(rec, stream)
+
+    async def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
+        rec = self._active.get(room.session_id)
+        if rec is not None:
+            self._detach(rec, stream.id)
+
+    async def connection_created(self, room: Room, connection: Connection) -> None:
+        return None
+
+    async def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
+        return None
