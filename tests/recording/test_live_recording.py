@@ -55,7 +55,8 @@ async def wait_status(ot: Client, archive_id: str, statuses: tuple[str, ...], ti
 def archive_json(server: Server, archive_id: str) -> dict[str, Any]:
     """The archive as today's API shows it (the SDK's Archive object drops ``reason``)."""
     key, secret = server.project.api_key, server.project.api_secret
-    r = httpx.get(f"{server.url}/v2/project/{key}/archive/{archive_id}", headers={"X-TB-PARTNER-AUTH": f"{key}:{secret}"})
+    auth = {"X-TB-PARTNER-AUTH": f"{key}:{secret}"}
+    r = httpx.get(f"{server.url}/v2/project/{key}/archive/{archive_id}", headers=auth)
     r.raise_for_status()
     body: dict[str, Any] = r.json()
     return body

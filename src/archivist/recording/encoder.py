@@ -75,14 +75,18 @@ class VideoSettings:
     def x264_options(self) -> dict[str, str]:
         # No B-frames: with them the first dts is negative and, lacking an edit list in a
         # fragmented file, the muxer shifts the whole video track two frames late (measured).
-        params = [f"keyint={self.gop}", f"min-keyint={self.gop}", "scenecut=0", "bframes=0"]
+        # No rate-control lookahead (veryfast holds 10 frames back for it): a killed process
+        # would lose those frames too (crash safety), and it saves CPU.
+        params = [f"keyint={self.gop}", f"min-keyint={self.gop}", "scenecut=0", "bframes=0", "rc-lookahead=0"]
         opts = {"preset": self.effective_preset, "threads": str(self.threads)}
         if self.quantization_parameter is not None:
             opts["qp"] = str(self.quantization_parameter)
         else:
             cap_k = self.video_bitrate_cap() // 1000
             opts["crf"] = "23"
-            params += [f"vbv-maxrate={cap_k}", f"vbv-bufsize={cap_k * 2}"]
+            # a one-second buffer: over any window of T seconds the video takes at most
+            # max_bitrate * (T + 1) bits
+            params += [f"vbv-maxrate={cap_k}", f"vbv-bufsize={cap_k}"]
         opts["x264-params"] = ":".join(params)
         return opts
 

@@ -47,7 +47,7 @@ class RecordingOptions:
     keyframe_interval_s: float = 2.0
     encoder_threads: int = 1
     latency_s: float = 0.25  # how far behind the wall clock the output runs
-    fragment_s: float = 1.0  # at most this much is lost if the process is killed
+    fragment_s: float = 0.25  # at most this much is lost if the process is killed
     max_pending_video: int = 240  # inbox bounds (frames), beyond which new frames are dropped
     max_pending_audio: int = 2000
 
