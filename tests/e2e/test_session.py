@@ -3,7 +3,6 @@ through the server, between real headless Chromium pages."""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -258,11 +257,6 @@ def test_recording_indicator_present_and_hidden_while_not_recording(live: E2ESer
     }
 
 
-@pytest.mark.skipif(
-    os.environ.get("ARCHIVIST_E2E_RECORDING") != "1",
-    reason="needs server-side recording (REST start/stop archive + archiveStarted/Stopped pushes); "
-    "run with ARCHIVIST_E2E_RECORDING=1 once recording lands, then drop this mark",
-)
 def test_recording_indicator_toggles_with_archive_events(live: E2EServer, open_page: Any) -> None:
     sid = live.routed_session()
     a, _ = joined(live, open_page, sid, "A", auto_subscribe=False)

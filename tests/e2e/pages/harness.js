@@ -173,6 +173,39 @@
     });
   };
 
+  // A/V sync source: a canvas that flashes white and an oscillator that beeps at the same
+  // instants (every `period` s, on the audio clock), published with videoSource/audioSource.
+  T.publishSyncMarks = function (period) {
+    period = period || 1;
+    var canvas = document.createElement('canvas');
+    canvas.width = 640; canvas.height = 480;
+    var g = canvas.getContext('2d');
+    var ctx = new AudioContext();
+    var osc = ctx.createOscillator();
+    osc.frequency.value = 1000;
+    var gain = ctx.createGain();
+    gain.gain.value = 0;
+    var dest = ctx.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    var t0 = ctx.currentTime + 0.5;
+    for (var k = 0; k < 600; k++) {  // ten minutes of beeps, scheduled on the audio clock
+      gain.gain.setValueAtTime(0.5, t0 + k * period);
+      gain.gain.setValueAtTime(0, t0 + k * period + 0.1);
+    }
+    function draw() {
+      var t = ctx.currentTime - t0;
+      var flash = t >= 0 && (t % period) < 0.1;
+      g.fillStyle = flash ? '#ffffff' : '#808080';
+      g.fillRect(0, 0, 640, 480);
+    }
+    draw();
+    T.syncTimer = setInterval(draw, 5);
+    var video = canvas.captureStream(30).getVideoTracks()[0];
+    var audio = dest.stream.getAudioTracks()[0];
+    return T.publish({ videoSource: video, audioSource: audio, width: 640, height: 480 });
+  };
+
   T.unpublish = function () { T.session.unpublish(T.publisher); };
   T.disconnect = function () { T.session.disconnect(); };
 
