@@ -60,7 +60,7 @@ def test_get_list_stop_delete(ot: Client, server: Server, routed: str) -> None:
     got = ot.get_archive(older.id)
     assert got.id == older.id and got.status == "available" and got.name == "older"
     assert int(got.created_at.timestamp()) == older.created_at // 1000 and got.duration == 12 and got.size == 3456
-    assert got.url and got.url.endswith(f"/archives/{older.id}/download")
+    assert got.url and f"/archives/{older.id}/download?expires=" in got.url and "&signature=" in got.url
     assert got.session_id == routed and got.output_mode == OutputModes.composed
     assert got.partner_id == int(server.project.api_key)
 

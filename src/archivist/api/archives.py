@@ -21,10 +21,13 @@ MAX_COUNT = 1000
 
 
 def archive_url(request: Request, archive: Archive) -> str | None:
+    """A signed download URL, valid ``ARCHIVIST_DOWNLOAD_URL_TTL`` seconds (docs/storage.md); None
+    unless the archive is downloadable."""
     if archive.status not in DOWNLOADABLE or archive.storage_key is None:
         return None
-    base = services(request).settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
-    return f"{base}/archives/{archive.id}/download"
+    svc = services(request)
+    base = svc.settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    return svc.download_urls.url(base, archive.id)
 
 
 def render(request: Request, archive: Archive) -> dict[str, Any]:

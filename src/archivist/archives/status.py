@@ -67,6 +67,9 @@ class Reason(StrEnum):
     FAILURE = "failure"
     SYSTEM_FAILURE = "system_failure"
     RECOVERED = "recovered"
+    UPLOAD_FAILED = "upload_failed"
+    """``available`` from the local fallback copy: the upload to the project's object storage
+    keeps failing and is being retried (docs/storage.md)."""
 
 
 # The 2013 spec's words (served on /v2/partner) and today's API's words (served on /v2/project).
@@ -79,6 +82,7 @@ _SPEC_WORDS = {
     Reason.FAILURE: "failure",
     Reason.SYSTEM_FAILURE: "system failure",
     Reason.RECOVERED: "recovered after server restart",
+    Reason.UPLOAD_FAILED: "upload failed: local fallback copy",
 }
 _TODAY_WORDS = {
     Reason.NONE: "",
@@ -89,6 +93,7 @@ _TODAY_WORDS = {
     Reason.FAILURE: "failure",
     Reason.SYSTEM_FAILURE: "system failure",
     Reason.RECOVERED: "recovered after server restart",
+    Reason.UPLOAD_FAILED: "upload failed: local fallback copy",
 }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
@@ -55,18 +56,30 @@ def _from_row(row: Any) -> Archive:
     return Archive(**data)
 
 
+StatusHook = Callable[[AsyncConnection, Archive], Awaitable[None]]
+"""Runs inside the transaction that saves a new archive or a status change, with the archive as
+saved (the status-callback outbox): a change that commits has its events, one that loses the
+optimistic status check or rolls back has none, and nothing falls between commit and enqueue."""
+
+
 class ArchiveRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, hooks: Sequence[StatusHook] = ()) -> None:
         self._engine = engine
+        self.hooks: list[StatusHook] = list(hooks)
 
     async def add(self, archive: Archive) -> None:
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(archives).values(**_to_row(archive)))
+                await self._run_hooks(conn, archive)
         except IntegrityError as exc:
             if "ux_archives_running" in str(exc) or "UNIQUE" in str(exc).upper():
                 raise AlreadyRecording(archive.session_id) from None
             raise
+
+    async def _run_hooks(self, conn: AsyncConnection, archive: Archive) -> None:
+        for hook in self.hooks:
+            await hook(conn, archive)
 
     async def get(self, archive_id: str) -> Archive | None:
         async with self._engine.connect() as conn:
@@ -83,7 +96,10 @@ class ArchiveRepository:
                 .where(and_(archives.c.id == archive.id, archives.c.status == expected.value))
                 .values(**row)
             )
-        return bool(result.rowcount)
+            saved = bool(result.rowcount)
+            if saved and archive.status is not expected:
+                await self._run_hooks(conn, archive)
+        return saved
 
     async def page(
         self, project_key: str, offset: int, count: int, session_id: str | None = None

@@ -82,6 +82,80 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX ix_callbacks_project ON callbacks (project_key)",
         ],
     ),
+    (
+        2,
+        "storage targets, archive files, webhook outbox and delivery log",
+        [
+            # a project's storage configuration; a change adds a row (the newest one is current),
+            # so archives stored under an older configuration can still be fetched and deleted
+            """CREATE TABLE storage_targets (
+                id TEXT PRIMARY KEY,
+                project_key TEXT NOT NULL REFERENCES projects(api_key),
+                backend TEXT NOT NULL,
+                bucket TEXT NULL,
+                endpoint_url TEXT NULL,
+                region TEXT NULL,
+                access_key_id TEXT NULL,
+                secret_access_key TEXT NULL,
+                prefix TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX ix_storage_targets_project ON storage_targets (project_key, created_at)",
+            # where an archive's file lives and what remains to be done with it (upload, removal)
+            """CREATE TABLE archive_files (
+                archive_id TEXT PRIMARY KEY,
+                project_key TEXT NOT NULL,
+                local_key TEXT NOT NULL,
+                target_id TEXT NULL,
+                object_key TEXT NULL,
+                state TEXT NOT NULL,
+                local_copy BOOLEAN NOT NULL,
+                duration INTEGER NOT NULL,
+                size BIGINT NOT NULL,
+                sha256 TEXT NULL,
+                stop_reason TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                last_error TEXT NULL,
+                next_attempt_at BIGINT NULL,
+                lease_until BIGINT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )""",
+            "CREATE INDEX ix_archive_files_due ON archive_files (state, next_attempt_at)",
+            # one row per (status change, callback URL), written in the status change's transaction
+            """CREATE TABLE webhook_outbox (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                project_key TEXT NOT NULL,
+                archive_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                url TEXT NOT NULL,
+                source TEXT NOT NULL,
+                archive_status TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                lease_until BIGINT NULL,
+                last_status_code INTEGER NULL,
+                last_error TEXT NULL,
+                created_at BIGINT NOT NULL,
+                delivered_at BIGINT NULL
+            )""",
+            "CREATE UNIQUE INDEX ux_webhook_outbox_order ON webhook_outbox (archive_id, url, seq)",
+            "CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (state, next_attempt_at)",
+            "CREATE INDEX ix_webhook_outbox_project ON webhook_outbox (project_key, created_at)",
+            """CREATE TABLE webhook_attempts (
+                delivery_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                attempted_at BIGINT NOT NULL,
+                status_code INTEGER NULL,
+                error TEXT NULL,
+                duration_ms INTEGER NOT NULL,
+                PRIMARY KEY (delivery_id, attempt)
+            )""",
+        ],
+    ),
 ]
 
 

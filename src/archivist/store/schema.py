@@ -76,3 +76,73 @@ callbacks = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+storage_targets = Table(
+    "storage_targets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_key", Text, nullable=False),
+    Column("backend", Text, nullable=False),
+    Column("bucket", Text, nullable=True),
+    Column("endpoint_url", Text, nullable=True),
+    Column("region", Text, nullable=True),
+    Column("access_key_id", Text, nullable=True),
+    Column("secret_access_key", Text, nullable=True),
+    Column("prefix", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+archive_files = Table(
+    "archive_files",
+    metadata,
+    Column("archive_id", Text, primary_key=True),
+    Column("project_key", Text, nullable=False),
+    Column("local_key", Text, nullable=False),
+    Column("target_id", Text, nullable=True),
+    Column("object_key", Text, nullable=True),
+    Column("state", Text, nullable=False),
+    Column("local_copy", Boolean, nullable=False),
+    Column("duration", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=True),
+    Column("stop_reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", BigInteger, nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("project_key", Text, nullable=False),
+    Column("archive_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("archive_status", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", Text, primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("attempted_at", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+)

@@ -1,0 +1,168 @@
+"""S3-compatible object storage (AWS S3, MinIO, Ceph, R2, …) through boto3.
+
+Uploads go through boto3's transfer manager (multipart for large files) on a worker thread; a
+put returns only once a HEAD of the object confirms its size (and the SHA-256 stored in its
+metadata), so the caller may delete its local copy. Downloads are redirects to a presigned GET
+URL that carries the Content-Type and Content-Disposition. Credentials come from the storage
+target, else from boto3's default chain (environment, config files, instance role); they are
+never logged, and error messages never carry them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archivist.storage.base import CONTENT_TYPE, Cancelled, Location, Redirect, StorageError, content_disposition
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 3
+    """boto3's own retries of one request; our uploads add their own backoff on top."""
+
+
+def _boto() -> tuple[Any, Any, Any]:
+    try:
+        import boto3  # type: ignore[import-untyped]
+        from boto3.exceptions import Boto3Error  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
+        from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise StorageError("S3 storage needs boto3 (pip install boto3)") from exc
+    # Boto3Error: the transfer manager wraps a failed PUT in S3UploadFailedError
+    return boto3, Config, (BotoCoreError, ClientError, Boto3Error)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short message for logs and the archive file row (boto's messages hold no credentials)."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    text = str(exc) or type(exc).__name__
+    return f"{code}: {text}"[:500] if code else f"{type(exc).__name__}: {text}"[:500]
+
+
+class S3Storage:
+    kind = "s3"
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _s3(self) -> Any:
+        with self._lock:  # boto3 clients are thread-safe once made, but making one is not
+            if self._client is None:
+                boto3, config_cls, _ = _boto()
+                s = self.settings
+                config = config_cls(
+                    signature_version="s3v4",
+                    connect_timeout=s.connect_timeout,
+                    read_timeout=s.read_timeout,
+                    retries={"max_attempts": s.max_attempts, "mode": "standard"},
+                    s3={"addressing_style": "path"} if s.endpoint_url else {},
+                )
+                session = boto3.session.Session()
+                self._client = session.client(
+                    "s3",
+                    endpoint_url=s.endpoint_url or None,
+                    region_name=s.region or "us-east-1",
+                    aws_access_key_id=s.access_key_id or None,
+                    aws_secret_access_key=s.secret_access_key or None,
+                    config=config,
+                )
+            return self._client
+
+    async def put(
+        self, key: str, source: Path, *, sha256: str | None = None, cancel: threading.Event | None = None
+    ) -> None:
+        await asyncio.to_thread(self._put, key, source, sha256, cancel)
+
+    def _put(self, key: str, source: Path, sha256: str | None, cancel: threading.Event | None) -> None:
+        _, _, errors = _boto()
+        expected = source.stat().st_size
+
+        def progress(_sent: int) -> None:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("upload cancelled")
+
+        extra: dict[str, Any] = {"ContentType": CONTENT_TYPE}
+        if sha256:
+            extra["Metadata"] = {"sha256": sha256}
+        try:
+            client = self._s3()
+            client.upload_file(str(source), self.settings.bucket, key, ExtraArgs=extra, Callback=progress)
+            head = client.head_object(Bucket=self.settings.bucket, Key=key)
+        except Cancelled:
+            raise
+        except (*errors, OSError) as exc:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("upload cancelled") from None
+            raise StorageError(_describe(exc)) from None
+        if int(head.get("ContentLength", -1)) != expected:
+            raise StorageError(f"uploaded size {head.get('ContentLength')} != {expected}")
+        stored_sha = (head.get("Metadata") or {}).get("sha256")
+        if sha256 and stored_sha != sha256:
+            raise StorageError("uploaded object lost its sha256 metadata")
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    def _delete(self, key: str) -> None:
+        _, _, errors = _boto()
+        try:
+            self._s3().delete_object(Bucket=self.settings.bucket, Key=key)
+        except errors as exc:
+            if _status(exc) == 404:
+                return
+            raise StorageError(_describe(exc)) from None
+
+    async def size(self, key: str) -> int | None:
+        return await asyncio.to_thread(self._size, key)
+
+    def _size(self, key: str) -> int | None:
+        _, _, errors = _boto()
+        try:
+            head = self._s3().head_object(Bucket=self.settings.bucket, Key=key)
+        except errors as exc:
+            if _status(exc) == 404:
+                return None
+            raise StorageError(_describe(exc)) from None
+        return int(head["ContentLength"])
+
+    async def locate(self, key: str, *, filename: str, ttl: int) -> Location | None:
+        return Redirect(await asyncio.to_thread(self._presign, key, filename, ttl))
+
+    def _presign(self, key: str, filename: str, ttl: int) -> str:
+        _, _, errors = _boto()
+        try:
+            url: str = self._s3().generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.settings.bucket,
+                    "Key": key,
+                    "ResponseContentType": CONTENT_TYPE,
+                    "ResponseContentDisposition": content_disposition(filename),
+                },
+                ExpiresIn=ttl,
+            )
+        except errors as exc:
+            raise StorageError(_describe(exc)) from None
+        return url
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(code) if code is not None else None
+    return None

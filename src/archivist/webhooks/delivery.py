@@ -1,0 +1,224 @@
+"""Deliver the outbox: HTTP POST each event, retry with exponential backoff, keep a log.
+
+The worker polls the outbox (every ``webhook_poll_interval`` seconds, and at once when an
+archive's status changes), takes a lease on each due row, and POSTs it. Only the oldest
+pending event of an (archive, URL) pair is ever due, so a receiver gets one archive's events in
+order; different archives and different URLs proceed independently, up to ``concurrency``
+requests at a time. A 2xx answer delivers the event; anything else (status, timeout, refused
+connection) is logged as an attempt and retried after ``webhook_backoff * 2^(n-1)`` seconds
+(capped at ``webhook_backoff_max``) until ``webhook_give_up_after`` seconds have passed since
+the event, when it is given up (``failed``; ``archivist webhooks retry`` queues it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from archivist import __version__, logs
+from archivist.archives.model import Archive
+from archivist.config import Settings
+from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository, now_ms
+from archivist.webhooks.payloads import for_delivery
+from archivist.webhooks.signatures import (
+    ATTEMPT_HEADER,
+    DELIVERY_ID_HEADER,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+)
+
+log = logs.get(__name__)
+
+SecretLookup = Callable[[str], Awaitable[str | None]]
+"""Project key → the secret its callbacks are signed with (the API secret)."""
+
+PURGE_EVERY = 3600.0
+
+
+def backoff_ms(settings: Settings, attempt: int) -> int:
+    delay = min(settings.webhook_backoff_max, settings.webhook_backoff * (2 ** max(0, attempt - 1)))
+    return int(delay * random.uniform(0.9, 1.1) * 1000)
+
+
+def _host(url: str) -> str:
+    """Only the host of a callback URL is logged (its path or query may hold a receiver's token)."""
+    return urlsplit(url).netloc
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        secrets: SecretLookup,
+        url_for: Callable[[str], str],
+        settings: Settings,
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self._outbox = outbox
+        self._secrets = secrets
+        self._url_for = url_for
+        self._settings = settings
+        self._concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._busy_queues: set[tuple[str, str]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._closing = False
+        self._last_purge = 0.0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is not None:
+            return
+        self._client = httpx.AsyncClient(
+            timeout=self._settings.webhook_timeout,
+            follow_redirects=False,
+            headers={"User-Agent": f"Archivist/{__version__} (status callbacks)"},
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-delivery")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def on_status(self, _archive: Archive) -> None:
+        """An :class:`ArchiveService` listener: the change's events are already in the outbox."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        held = list(self._inflight)
+        for task in list(self._inflight.values()):
+            task.cancel()
+        results = await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("webhook delivery ended with an error", error=repr(result))
+        try:
+            await self._outbox.release(held)  # the next start retries them at once
+        except Exception as exc:
+            log.error("could not release webhook leases", error=repr(exc))
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # ---- the loop --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        poll = max(0.02, self._settings.webhook_poll_interval)
+        while not self._closing:
+            self._wake.clear()
+            try:
+                await self._dispatch()
+                await self._maybe_purge()
+            except Exception as exc:  # e.g. the database briefly unavailable: log, retry next poll
+                log.error("webhook scheduling failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll)
+
+    async def _dispatch(self) -> None:
+        room = self._concurrency - len(self._inflight)
+        if room <= 0:
+            return
+        now = now_ms()
+        lease = now + int((self._settings.webhook_timeout + 5) * 1000)
+        for delivery in await self._outbox.due(now, limit=room + len(self._inflight)):
+            if len(self._inflight) >= self._concurrency:
+                break
+            queue = (delivery.archive_id, delivery.url)
+            if queue in self._busy_queues or not await self._outbox.claim(delivery.id, now, lease):
+                continue
+            self._busy_queues.add(queue)
+            task = asyncio.get_running_loop().create_task(self._one(delivery), name=f"webhook-{delivery.id}")
+            self._inflight[delivery.id] = task
+
+    async def _one(self, delivery: Delivery) -> None:
+        try:
+            await self.deliver(delivery)
+        except Exception as exc:
+            log.error("webhook delivery failed unexpectedly", delivery=delivery.id, error=repr(exc))
+        finally:
+            self._inflight.pop(delivery.id, None)
+            self._busy_queues.discard((delivery.archive_id, delivery.url))
+            self._wake.set()
+
+    async def _maybe_purge(self) -> None:
+        if time.monotonic() - self._last_purge < PURGE_EVERY:
+            return
+        self._last_purge = time.monotonic()
+        keep_ms = int(self._settings.webhook_log_retention_days * 86400 * 1000)
+        purged = await self._outbox.purge(now_ms() - keep_ms)
+        if purged:
+            log.info("webhook delivery log purged", rows=purged)
+
+    # ---- one attempt -----------------------------------------------------------------------
+    async def deliver(self, delivery: Delivery) -> str:
+        """POST one event once, record the attempt; return the row's new state."""
+        assert self._client is not None, "start() the worker first"
+        attempt_no = delivery.attempts + 1
+        status_code: int | None = None
+        error: str | None = None
+        started = time.monotonic()
+        attempted_at = now_ms()
+        secret = await self._secrets(delivery.project_key)
+        if secret is None:
+            error = "project no longer exists"
+        else:
+            body = for_delivery(delivery.payload, self._url_for)
+            headers = {
+                "Content-Type": "application/json",
+                EVENT_ID_HEADER: delivery.event_id,
+                DELIVERY_ID_HEADER: delivery.id,
+                ATTEMPT_HEADER: str(attempt_no),
+                SIGNATURE_HEADER: sign(secret, delivery.event_id, body),
+            }
+            try:
+                response = await self._client.post(delivery.url, content=body, headers=headers)
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"HTTP {status_code}: {response.text[:200]}".strip()
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+        duration_ms = int((time.monotonic() - started) * 1000)
+        now = now_ms()
+        if error is None:
+            state, next_at = DELIVERED, now
+        elif secret is None or now - delivery.created_at >= self._settings.webhook_give_up_after * 1000:
+            state, next_at = FAILED, now
+        else:
+            state, next_at = PENDING, now + backoff_ms(self._settings, attempt_no)
+        await self._outbox.record(
+            delivery,
+            Attempt(attempt_no, attempted_at, status_code, error, duration_ms),
+            state=state,
+            next_attempt_at=next_at,
+        )
+        fields = {
+            "delivery": delivery.id,
+            "event_id": delivery.event_id,
+            "archive": delivery.archive_id,
+            "status": delivery.archive_status,
+            "target": _host(delivery.url),
+            "attempt": attempt_no,
+            "status_code": status_code,
+        }
+        if state == DELIVERED:
+            log.info("webhook delivered", **fields)
+        elif state == FAILED:
+            log.error("webhook given up", error=error, **fields)
+        else:
+            log.warning("webhook attempt failed; will retry", error=error,
+                        retry_in_s=round((next_at - now) / 1000, 2), **fields)
+        return state
