@@ -7,6 +7,7 @@ import inspect
 
 import aioice.ice
 import aiortc
+import aiortc.rtcdtlstransport
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as receiver_mod
 from aiortc.jitterbuffer import JitterFrame
@@ -89,6 +90,15 @@ def test_sender_packs_packets_without_encoding() -> None:
 def test_sender_report_seam_needs_sender_info() -> None:
     source = inspect.getsource(RTCRtpReceiver._handle_rtcp_packet)
     assert "RtcpSrPacket" in source and "sender_info.ntp_timestamp" in source
+
+
+def test_rtp_arrival_seam_matches_the_transport_call() -> None:
+    # the DTLS transport hands packets to the receiver by keyword: the per-instance wrapper must
+    # keep that signature
+    caller = inspect.getsource(aiortc.rtcdtlstransport.RTCDtlsTransport._handle_rtp_data)
+    assert "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in caller
+    params = list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
+    assert params == ["self", "packet", "arrival_time_ms"]
 
 
 def test_host_address_seam() -> None:

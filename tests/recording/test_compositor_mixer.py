@@ -15,14 +15,14 @@ def rgb(canvas: np.ndarray) -> np.ndarray:
 def test_background_before_any_video() -> None:
     comp = Compositor(640, 480)
     comp.add_source("a", joined_at=0.0)
-    canvas = comp.render()
+    canvas = comp.render().to_ndarray()
     h = 480
     assert (canvas[:h] == 16).all() and (canvas[h:] == 128).all()
     comp.offer("a", solid(320, 240, RED), t=5.0)
     comp.advance(4.9)  # not due yet: still clean background
-    assert (comp.render()[:h] == 16).all()
+    assert (comp.render().to_ndarray()[:h] == 16).all()
     comp.advance(5.0)
-    assert close_to(mean_rgb(rgb(comp.render()), 300, 220, 40, 40), RED)
+    assert close_to(mean_rgb(rgb(comp.render().to_ndarray()), 300, 220, 40, 40), RED)
 
 
 def test_portrait_input_is_pillarboxed_not_stretched() -> None:
@@ -30,7 +30,7 @@ def test_portrait_input_is_pillarboxed_not_stretched() -> None:
     comp.add_source("p", joined_at=0.0)
     comp.offer("p", solid(480, 640, GREEN), t=0.0)
     comp.advance(0.0)
-    img = rgb(comp.render())
+    img = rgb(comp.render().to_ndarray())
     # 480x640 fits as 360x480 at x=140: black bars left and right, green in the middle
     assert close_to(mean_rgb(img, 0, 0, 130, 480), (0, 0, 0), tol=20)
     assert close_to(mean_rgb(img, 510, 0, 130, 480), (0, 0, 0), tol=20)
@@ -38,7 +38,7 @@ def test_portrait_input_is_pillarboxed_not_stretched() -> None:
     # the same stream turns landscape (rotation / resolution change): fills the picture again
     comp.offer("p", solid(1280, 720, BLUE), t=1.0)
     comp.advance(1.0)
-    img = rgb(comp.render())
+    img = rgb(comp.render().to_ndarray())
     assert close_to(mean_rgb(img, 0, 0, 640, 50), (0, 0, 0), tol=20)  # 16:9 in 4:3: bars top/bottom
     assert close_to(mean_rgb(img, 0, 70, 640, 340), BLUE)
 
@@ -48,21 +48,21 @@ def test_late_joiner_reflows_and_repeats_last_frame() -> None:
     comp.add_source("a", joined_at=1.0)
     comp.offer("a", solid(640, 480, RED), t=1.0)
     comp.advance(1.0)
-    comp.render()
+    comp.render().to_ndarray()
     redraws = comp.redraws
-    comp.render()
+    comp.render().to_ndarray()
     comp.advance(2.0)  # nothing new: same picture, no redraw
-    comp.render()
+    comp.render().to_ndarray()
     assert comp.redraws == redraws
     comp.add_source("b", joined_at=2.0)
     comp.offer("b", solid(640, 480, GREEN), t=2.0)
     comp.advance(2.0)
-    img = rgb(comp.render())
+    img = rgb(comp.render().to_ndarray())
     assert comp.visible_ids == ["a", "b"]
     assert close_to(mean_rgb(img, 100, 300, 400, 100), RED)  # left tile
     assert close_to(mean_rgb(img, 740, 300, 400, 100), GREEN)  # right tile
     comp.remove_source("a")
-    img = rgb(comp.render())
+    img = rgb(comp.render().to_ndarray())
     assert close_to(mean_rgb(img, 300, 300, 600, 100), GREEN)  # b alone, centred
 
 

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from archivist.client.synthetic import BeepTrack, FlashTrack, SyncMarks, TestPatternTrack, ToneTrack
+from archivist.media import seams
 
 Event = dict[str, Any]
 
@@ -219,17 +220,30 @@ class ArchivistClient:
         fps: int = 30,
         wait_created: bool = True,
         marks: SyncMarks | None = None,
+        sources: tuple[MediaStreamTrack | None, MediaStreamTrack | None] | None = None,
     ) -> Publication:
         """Publish a moving test pattern (and a tone); returns once the stream is announced.
-        With ``marks``, publish flashes and beeps at the same instants instead (A/V sync)."""
+        With ``marks``, publish flashes and beeps at the same instants instead (A/V sync);
+        with ``sources``, publish these (audio, video) tracks (a track may yield encoded
+        ``av.Packet``s of ``codec``, which aiortc sends without encoding)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         tracks: list[MediaStreamTrack] = []
+        if sources is not None:
+            audio, video = sources[0] is not None, sources[1] is not None
         if audio:
-            tone = ToneTrack() if marks is None else BeepTrack(marks)
+            if sources is not None and sources[0] is not None:
+                tone = sources[0]
+            else:
+                tone = ToneTrack() if marks is None else BeepTrack(marks)
             pc.addTransceiver(tone, direction="sendonly")
             tracks.append(tone)
         if video:
-            pattern = TestPatternTrack(width, height, fps) if marks is None else FlashTrack(marks, width, height, fps)
+            if sources is not None and sources[1] is not None:
+                pattern = sources[1]
+            elif marks is None:
+                pattern = TestPatternTrack(width, height, fps)
+            else:
+                pattern = FlashTrack(marks, width, height, fps)
             transceiver = pc.addTransceiver(pattern, direction="sendonly")
             caps = RTCRtpSender.getCapabilities("video").codecs
             prefs = [c for c in caps if c.mimeType.lower() == f"video/{codec.lower()}"]
@@ -270,8 +284,11 @@ class ArchivistClient:
         await publication.pc.close()
         return reply
 
-    async def subscribe(self, stream_id: str, *, audio: bool = True, video: bool = True) -> Subscription:
-        """Subscribe and count decoded frames (first-frame latency from the request)."""
+    async def subscribe(
+        self, stream_id: str, *, audio: bool = True, video: bool = True, decode: bool = True
+    ) -> Subscription:
+        """Subscribe and count decoded frames (first-frame latency from the request). With
+        ``decode=False`` frames are counted as received, undecoded (cheap: for benchmarks)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         if audio:
             pc.addTransceiver("audio", direction="recvonly")
@@ -295,23 +312,27 @@ class ArchivistClient:
         )
         self.subscriptions[sub.subscription_id] = sub
         await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        if not decode:
+            for transceiver in pc.getTransceivers():
+                seams.mark_passthrough(transceiver.receiver)
         loop = asyncio.get_running_loop()
         for transceiver in pc.getTransceivers():
             track = transceiver.receiver.track
             if track is not None:
-                sub.tasks.append(loop.create_task(self._consume(sub, track)))
+                sub.tasks.append(loop.create_task(self._consume(sub, track, transceiver.kind)))
         return sub
 
     @staticmethod
-    async def _consume(sub: Subscription, track: MediaStreamTrack) -> None:
+    async def _consume(sub: Subscription, track: MediaStreamTrack, kind: str) -> None:
         try:
             while True:
                 frame = await track.recv()
-                if isinstance(frame, av.VideoFrame):
+                if kind == "video":
                     if sub.first_frame_at is None:
                         sub.first_frame_at = time.monotonic()
                     sub.video_frames += 1
-                    sub.width, sub.height = frame.width, frame.height
+                    if isinstance(frame, av.VideoFrame):
+                        sub.width, sub.height = frame.width, frame.height
                     sub.last_video_pts = frame.pts
                 else:
                     sub.audio_frames += 1

@@ -43,6 +43,12 @@ class TestPatternTrack(MediaStreamTrack):  # type: ignore[misc]
             wait = self._start + n / self.fps - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        frame = self.frame_at(n)
+        self.frames_sent += 1
+        return frame
+
+    def frame_at(self, n: int) -> av.VideoFrame:
+        """Frame ``n`` of the pattern (pts in 1/90000)."""
         shift = (n * 4) % self.width
         y = np.roll(self._y, shift, axis=1)
         size = self.height // 6
@@ -53,7 +59,6 @@ class TestPatternTrack(MediaStreamTrack):  # type: ignore[misc]
         frame = av.VideoFrame.from_ndarray(data, format="yuv420p")
         frame.pts = int(n * 90000 / self.fps)
         frame.time_base = self._time_base
-        self.frames_sent += 1
         return frame
 
 
@@ -83,6 +88,12 @@ class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
             wait = self._start + n * 0.02 - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        frame = self.frame_at(n)
+        self.frames_sent += 1
+        return frame
+
+    def frame_at(self, n: int) -> av.AudioFrame:
+        """The ``n``-th 20 ms frame of the tone."""
         offset = (n * self.samples) % len(self._wave)
         chunk = self._wave[offset : offset + self.samples]
         if len(chunk) < self.samples:
@@ -91,7 +102,6 @@ class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
         frame.sample_rate = self.sample_rate
         frame.pts = n * self.samples
         frame.time_base = self._time_base
-        self.frames_sent += 1
         return frame
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +43,8 @@ StateCallback = Callable[[str], None]
 KEYFRAME_INTERVAL = 0.5
 """At most one PLI per this many seconds per publisher; a request inside the window is
 deferred to its end, never lost."""
+ARRIVALS_KEPT = 512
+"""Arrival instants remembered per track (frames or audio packets): ~10 s of either."""
 SUBSCRIBER_QUEUE = 256
 """Packets a subscriber track may hold before it drops its backlog and waits for a keyframe."""
 
@@ -272,6 +274,7 @@ class PublisherPeer(_Peer):
         self.receivers: dict[str, RTCRtpReceiver] = {}
         self.sender_reports: dict[str, SenderReport] = {}
         """Kind -> the last RTCP sender report of that track's media SSRC (RTX excluded)."""
+        self._arrivals: dict[str, OrderedDict[int, float]] = {}
         self.packets: dict[str, int] = {}
         self.keyframes: dict[str, int] = {}
         self.flowing = asyncio.Event()
@@ -289,6 +292,7 @@ class PublisherPeer(_Peer):
                 continue
             seams.mark_passthrough(receiver)
             seams.on_sender_report(receiver, self._sender_report_handler(kind, receiver))
+            seams.on_rtp_packet(receiver, self._arrival_handler(kind, receiver))
             self.receivers[kind] = receiver
         if not self.receivers:
             raise MediaError("the offer has no audio or video to receive")
@@ -300,6 +304,27 @@ class PublisherPeer(_Peer):
         for kind, receiver in self.receivers.items():
             self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
         return sdp
+
+    def _arrival_handler(self, kind: str, receiver: RTCRtpReceiver) -> seams.RtpArrivalCallback:
+        arrivals = self._arrivals.setdefault(kind, OrderedDict())
+
+        def handle(ssrc: int, rtp: int) -> None:
+            if rtp in arrivals or ssrc in seams.rtx_ssrcs(receiver):
+                return  # a frame's first packet counts; retransmissions come late
+            arrivals[rtp] = time.monotonic()
+            if len(arrivals) > ARRIVALS_KEPT:
+                arrivals.popitem(last=False)
+
+        return handle
+
+    def arrival_of(self, kind: str, pts: int) -> float | None:
+        """When the first packet of the frame a pass-through packet (``pts``) came from arrived
+        off the network (our monotonic clock), before the jitter buffer; None if unknown."""
+        arrivals = self._arrivals.get(kind)
+        origin = seams.rtp_origin(self.receivers[kind]) if arrivals is not None else None
+        if arrivals is None or origin is None:
+            return None
+        return arrivals.get((pts + origin) % (1 << 32))
 
     def _sender_report_handler(self, kind: str, receiver: RTCRtpReceiver) -> seams.SenderReportCallback:
         def handle(ssrc: int, ntp: int, rtp: int) -> None:

@@ -17,6 +17,9 @@ moves any of them (``check()`` lists what is missing).
   instance and reports ``(ssrc, ntp_timestamp, rtp_timestamp)``. The receiver hands its frames
   on with RTP timestamps rebased to its first packet (``TimestampMapper``); :func:`rtp_origin`
   reads that base so a report's RTP timestamp can be rebased the same way.
+- packet arrival: :func:`on_rtp_packet` wraps a receiver's ``_handle_rtp_packet`` per instance and
+  reports ``(ssrc, rtp_timestamp)`` of every packet as it comes off the network, before the
+  jitter buffer (which holds audio back ~60-80 ms): the recorder's lip sync needs that instant.
 - host addresses: :func:`restrict_host_addresses` makes aioice gather only the given addresses.
 """
 
@@ -54,7 +57,7 @@ def check() -> list[str]:
     for name in ("decoder_worker", "get_decoder", "RemoteStreamTrack"):
         if not hasattr(_receiver_mod, name):
             missing.append(f"aiortc.rtcrtpreceiver.{name}")
-    for name in ("_send_rtcp_pli", "_handle_rtcp_packet", "getSynchronizationSources"):
+    for name in ("_send_rtcp_pli", "_handle_rtcp_packet", "_handle_rtp_packet", "getSynchronizationSources"):
         if not hasattr(RTCRtpReceiver, name):
             missing.append(f"RTCRtpReceiver.{name}")
     for name in ("_send_keyframe", "_handle_rtcp_packet"):
@@ -102,13 +105,15 @@ def is_keyframe(mime_type: str, data: bytes) -> bool:
 
 
 def _worker(loop: Any, input_q: Any, output_q: Any, decode_error: Any) -> None:
-    _thread_state.passthrough = output_q in _passthrough_queues
+    _thread_state.output_q = output_q
     assert _original_worker is not None
     _original_worker(loop, input_q, output_q, decode_error)
 
 
 def _get_decoder(codec: Any) -> Any:
-    if getattr(_thread_state, "passthrough", False):
+    # asked when the first frame (or a new codec) arrives: a receiver marked any time before
+    # its first frame gets packets
+    if getattr(_thread_state, "output_q", None) in _passthrough_queues:
         return PassThroughDecoder(codec.mimeType, codec.clockRate)
     assert _original_get_decoder is not None
     return _original_get_decoder(codec)
@@ -133,7 +138,7 @@ def install() -> None:
 
 def mark_passthrough(receiver: RTCRtpReceiver) -> None:
     """Make ``receiver.track.recv()`` return ``av.Packet``s. Call after setRemoteDescription
-    (the track exists) and before the connection starts (the decoder thread starts)."""
+    (the track exists) and before the first frame arrives (media needs ICE and DTLS first)."""
     install()
     track = receiver.track
     if track is None or not hasattr(track, "_queue"):
@@ -194,6 +199,23 @@ def on_sender_report(receiver: RTCRtpReceiver, callback: SenderReportCallback) -
 
     target: Any = receiver
     target._handle_rtcp_packet = handle
+
+
+# ---- RTP packet arrival -----------------------------------------------------------------------
+RtpArrivalCallback = Callable[[int, int], None]
+
+
+def on_rtp_packet(receiver: RTCRtpReceiver, callback: RtpArrivalCallback) -> None:
+    """Call ``callback(ssrc, rtp_timestamp)`` for every RTP packet the receiver gets, on arrival
+    (before depacketizing and the jitter buffer; RTX packets included, with the RTX SSRC)."""
+    original: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        callback(packet.ssrc, packet.timestamp)
+        await original(packet, arrival_time_ms=arrival_time_ms)
+
+    target: Any = receiver
+    target._handle_rtp_packet = handle
 
 
 # ---- ICE host addresses ----------------------------------------------------------------------

@@ -3,9 +3,11 @@
 A :class:`StreamFeed` takes the encoded packets of a publisher's tracks (a packet sink on the
 :class:`~archivist.media.peers.PublisherPeer`, no extra peer connection and no decode on the
 event loop), stamps each with its instant on our clock (:mod:`archivist.recording.sync`) and
-queues it for the recorder's worker, which decodes it. A track is recorded from its first
-sender report on (see ``SYNC_WAIT_S``). It asks the publisher for a keyframe when it starts, when
-video becomes recordable and whenever the worker's decoder needs one. ``close()`` detaches it.
+queues it for the recorder's worker, which decodes it. Instants come from the publisher's RTCP
+sender reports once it has sent one (lip sync), and until then from the packets' arrival off the
+network (continuous, and within a few tens of ms of sync: the jitter buffer is not counted).
+It asks the publisher for a keyframe when it starts and whenever the worker's decoder needs
+one. ``close()`` detaches it (idempotent).
 """
 
 from __future__ import annotations
@@ -22,11 +24,6 @@ from archivist.recording.recorder import ComposedRecorder
 from archivist.recording.sync import StreamSync
 
 log = logs.get(__name__)
-
-SYNC_WAIT_S = 3.0
-"""A track's packets are recorded once its first RTCP sender report has come (the lip-sync
-mapping; publishers send one within about a second); a publisher that sends none is recorded
-after this long, anchored on arrival times (continuous, but not lip-synced)."""
 
 
 class StreamFeed:
@@ -55,9 +52,6 @@ class StreamFeed:
                 log.warning("track not recordable", stream=stream_id, kind=kind, codec=info.mime_type)
         self.sync = StreamSync({kind: publisher.codecs[kind].clock_rate for kind in self.codecs})
         self.packets = dict.fromkeys(self.codecs, 0)
-        self.waiting = dict.fromkeys(self.codecs, 0)
-        self.sync_wait_s = SYNC_WAIT_S
-        self._started = now()
         self._removers: list[Callable[[], None]] = []
         self.closed = False
 
@@ -78,19 +72,16 @@ class StreamFeed:
 
     def _sink(self, kind: str) -> Callable[[EncodedPacket], None]:
         def on_packet(packet: Any) -> None:
-            arrival = self._now()
+            pts = int(packet.pts)
+            # off the network, not out of the jitter buffer (which holds audio back)
+            arrival = self.publisher.arrival_of(kind, pts) or self._now()
             report = self.publisher.sender_reports.get(kind)
             track = self.sync.tracks[kind]
             if report is not None and (track.report is None or track.report.rtp != report.rtp):
-                if track.report is None and kind == "video":
-                    self.publisher.request_keyframe()  # what came before was not recorded
                 track.update(report.ntp, report.rtp)
-            if track.report is None and arrival - self._started < self.sync_wait_s:
-                self.waiting[kind] += 1  # no lip-sync mapping yet: not recorded
-                return
-            t = self.sync.time_of(kind, int(packet.pts), arrival)
+            t, switched = self.sync.time_of(kind, pts, arrival)
             self.packets[kind] += 1
-            self.recorder.push_packet(self.stream_id, kind, packet, t)
+            self.recorder.push_packet(self.stream_id, kind, packet, t, resync=switched)
 
         return on_packet
 
@@ -109,5 +100,4 @@ class StreamFeed:
         self.recorder.remove_stream(self.stream_id)
 
     def stats(self) -> dict[str, Any]:
-        return {"packets": dict(self.packets), "waiting_sync": dict(self.waiting),
-                "unsynced": self.sync.unsynced_packets}
+        return {"packets": dict(self.packets), "unsynced": self.sync.unsynced_packets}

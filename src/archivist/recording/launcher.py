@@ -75,6 +75,10 @@ class InServerLauncher:
     def recording(self, session_id: str) -> _Recording | None:
         return self._active.get(session_id)
 
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
     # ---- RecorderLauncher --------------------------------------------------------------------
     async def start(self, archive: Archive) -> None:
         if archive.session_id in self._active:

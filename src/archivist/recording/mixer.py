@@ -139,21 +139,22 @@ class AudioMixer:
         out = np.concatenate(chunks, axis=1) if len(chunks) > 1 else chunks[0]
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def offer(self, stream_id: str, frame: Any, position: int) -> None:
-        """Add a decoded frame whose first sample plays at recording sample ``position``."""
+    def offer(self, stream_id: str, frame: Any, position: int, resync: bool = False) -> None:
+        """Add a decoded frame whose first sample plays at recording sample ``position``.
+        ``resync``: the stream's timestamps changed reference; place it exactly there."""
         track = self._tracks.get(stream_id)
         if track is None:
             return
-        self.offer_samples(stream_id, self._resample(track, frame), position)
+        self.offer_samples(stream_id, self._resample(track, frame), position, resync)
 
-    def offer_samples(self, stream_id: str, data: Samples, position: int) -> None:
+    def offer_samples(self, stream_id: str, data: Samples, position: int, resync: bool = False) -> None:
         """Add 48 kHz stereo float samples, shape ``(2, n)``, starting at ``position``."""
         track = self._tracks.get(stream_id)
         if track is None or data.shape[1] == 0:
             return
         if track.next_pos is None:
             track.next_pos = position
-        elif abs(position - track.next_pos) > self.resync_tolerance:
+        elif abs(position - track.next_pos) > self.resync_tolerance or (resync and position != track.next_pos):
             track.resyncs += 1
             log.debug("audio_resync", stream_id=stream_id, jump=position - track.next_pos)
             track.next_pos = position

@@ -77,10 +77,10 @@ class FragmentedMp4Writer:
     def has_audio(self) -> bool:
         return self._audio is not None
 
-    def write_video(self, picture: npt.NDArray[np.uint8], pts: int) -> None:
-        """Encode one yuv420p picture ``(h*3/2, w)`` shown at tick ``pts`` (time base 1/fps)."""
+    def write_video(self, frame: Any, pts: int) -> None:
+        """Encode one yuv420p ``av.VideoFrame`` of the output size, shown at tick ``pts`` (time
+        base 1/fps). The encoder copies the picture: the caller may redraw the frame after."""
         assert self._video is not None and self.video_settings is not None
-        frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
         frame.pts = pts
         frame.time_base = Fraction(1, self.video_settings.fps)
         self._mux(self._video.encode(frame))

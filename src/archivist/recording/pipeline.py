@@ -93,11 +93,11 @@ class RecordingPipeline:
             return
         self.compositor.offer(stream_id, frame, stream.video_clock.map(t))
 
-    def push_audio(self, stream_id: str, frame: Any, t: float) -> None:
+    def push_audio(self, stream_id: str, frame: Any, t: float, resync: bool = False) -> None:
         stream = self._streams.get(stream_id)
         if stream is None or not stream.has_audio or self.mixer is None:
             return
-        self.mixer.offer(stream_id, frame, self.clock.sample_at(t))
+        self.mixer.offer(stream_id, frame, self.clock.sample_at(t), resync)
 
     # -- output ------------------------------------------------------------------------------
     def _apply_removals(self, until: float) -> None:

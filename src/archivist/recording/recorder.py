@@ -178,12 +178,14 @@ class ComposedRecorder:
         """Queue a decoded ``av.AudioFrame`` whose first sample plays at ``t``."""
         return self._put("audio", stream_id, frame, t)
 
-    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float) -> bool:
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, resync: bool = False) -> bool:
         """Queue an encoded packet of ``kind`` ("audio"/"video") captured at ``t``; the worker
-        decodes it (never the event loop). Counted against the inbox bound of its kind."""
+        decodes it (never the event loop). Counted against the inbox bound of its kind.
+        ``resync``: the stream's timestamps changed reference (audio is placed exactly at ``t``
+        rather than glued to the previous packet)."""
         if kind not in ("audio", "video"):
             raise ValueError(f"unknown kind {kind!r}")
-        return self._put("packet", stream_id, (kind, packet), t)
+        return self._put("packet", stream_id, (kind, packet, resync), t)
 
     def _put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
         if self._state not in ("new", "running"):
@@ -275,7 +277,7 @@ class ComposedRecorder:
     def _drain(self, pipeline: RecordingPipeline) -> None:
         for kind, sid, payload, t in self._inbox.take():
             if kind == "packet":
-                self._decode(pipeline, sid, payload[0], payload[1], t)
+                self._decode(pipeline, sid, payload[0], payload[1], t, payload[2])
             elif kind == "video":
                 pipeline.push_video(sid, payload, t)
             elif kind == "audio":
@@ -301,13 +303,18 @@ class ComposedRecorder:
         if callback is not None and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(callback, stream_id)
 
-    def _decode(self, pipeline: RecordingPipeline, stream_id: str, media: str, packet: Any, t: float) -> None:
+    def _decode(
+        self, pipeline: RecordingPipeline, stream_id: str, media: str, packet: Any, t: float, resync: bool
+    ) -> None:
         decoder = self._decoders.get((stream_id, media))
         if decoder is None:
             return
-        push = pipeline.push_video if media == "video" else pipeline.push_audio
         for frame in decoder.decode(packet):
-            push(stream_id, frame, t)
+            if media == "video":
+                pipeline.push_video(stream_id, frame, t)
+            else:
+                pipeline.push_audio(stream_id, frame, t, resync)
+                resync = False
 
     def _run(self) -> None:
         assert self.t0 is not None

@@ -49,6 +49,8 @@ class TrackClock:
         self.clock_rate = clock_rate
         self.report: Report | None = None
         self._anchor: tuple[int, float] | None = None  # (rtp, local arrival) of the first packet
+        self.fallback_pending = False
+        """Packets were placed by the arrival fallback and none by reports since."""
 
     @property
     def synced(self) -> bool:
@@ -65,6 +67,7 @@ class TrackClock:
 
     def anchored(self, rtp: int, arrival: float) -> float:
         """Fallback without reports: the first packet's arrival plus RTP progression."""
+        self.fallback_pending = True
         if self._anchor is None:
             self._anchor = (rtp, arrival)
         ref_rtp, ref_t = self._anchor
@@ -115,11 +118,14 @@ class StreamSync:
         if track is not None:
             track.update(ntp, rtp)
 
-    def time_of(self, kind: str, rtp: int, arrival: float) -> float:
+    def time_of(self, kind: str, rtp: int, arrival: float) -> tuple[float, bool]:
+        """The packet's instant on our clock, and whether the track's mapping just changed
+        reference (from arrival-anchored to sender-report-synced: a jump to be taken as is)."""
         track = self.tracks[kind]
         ntp = track.ntp_of(rtp)
         if ntp is None:
             self.unsynced_packets += 1
-            return track.anchored(rtp, arrival)
+            return track.anchored(rtp, arrival), False
         self.sender.observe(ntp, arrival)
-        return self.sender.to_local(ntp)
+        switched, track.fallback_pending = track.fallback_pending, False
+        return self.sender.to_local(ntp), switched

@@ -1,0 +1,26 @@
+"""``GET /health``: liveness and load of this node (no authentication, nothing secret)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from archivist import __version__
+from archivist.api.deps import services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="Liveness, live sessions and event-loop lag of this node")
+async def health(request: Request) -> JSONResponse:
+    svc = services(request)
+    rooms = svc.rooms.all()
+    return JSONResponse({
+        "status": "ok",
+        "version": __version__,
+        "rooms": len(rooms),
+        "connections": sum(len(r.connections) for r in rooms),
+        "streams": sum(len(r.streams()) for r in rooms),
+        "recordings": svc.launcher.active_count,
+        "loopLagMs": svc.monitor.stats(),
+    })
