@@ -1,4 +1,4 @@
-"""Command line: ``archivist serve | projects create/list | migrate``."""
+"""Command line: ``archivist serve | projects create/list | migrate | archives … | sample``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ async def ensure_default_project(settings: config.Settings) -> Project | None:
     """First start on an empty data directory: create a development project and return it."""
 
     async def run(repo: ProjectRepository) -> Project | None:
+        key, secret = settings.sample_api_key, settings.sample_api_secret
+        if key and secret:  # API_KEY + API_SECRET (platform deploys): that project, created once
+            return None if await repo.get(key) else await repo.create("default", api_key=key, api_secret=secret)
         if await repo.all():
             return None
         return await repo.create("default")
@@ -53,8 +56,14 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         overrides["port"] = args.port
     settings = replace(settings, **overrides)
     if settings.create_default_project:
-        created = asyncio.run(ensure_default_project(settings))
-        if created is not None:
+        try:
+            created = asyncio.run(ensure_default_project(settings))
+        except ValueError as exc:  # API_KEY / API_SECRET not usable as a project's credentials
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if created is not None and settings.sample_api_key:
+            print(f"Created the project {created.api_key} from API_KEY and API_SECRET", flush=True)
+        elif created is not None:
             print("Created a development project (keep the secret safe):", flush=True)
             _print_project(created, False)
             print(flush=True)
@@ -107,6 +116,25 @@ def cmd_migrate(_args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def cmd_sample(args: argparse.Namespace, settings: config.Settings) -> int:
+    """The sample app alone, configured like the spec's: API_KEY, API_SECRET, API_URL."""
+    import os
+
+    import uvicorn
+
+    from archivist.sample import SampleConfig, SampleConfigError, create_sample_app
+
+    try:
+        sample_config = SampleConfig.from_env()
+    except SampleConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    port = args.port or int(os.environ.get("PORT") or 4567)
+    print(f"Sample app on http://{args.host}:{port}/ using the server at {sample_config.api_url}", flush=True)
+    uvicorn.run(create_sample_app(sample_config), host=args.host, port=port, log_level=settings.log_level.lower())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archivist", description="Self-hosted session recording server")
     parser.add_argument("--data-dir", help="data directory (default: $ARCHIVIST_DATA_DIR or ./data)")
@@ -127,9 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     lst = psub.add_parser("list", help="list projects")
     lst.add_argument("--json", action="store_true")
     projects.set_defaults(func=cmd_projects)
+    from archivist import cli_storage, cli_webhooks
+
+    cli_webhooks.add_project_commands(psub)  # set-callback
+    cli_storage.add_project_commands(psub)  # set-storage, storage
+    cli_webhooks.add_parser(sub)  # webhooks deliveries | retry
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    from archivist import cli_archives
+
+    cli_archives.add_parser(sub)
+    sample = sub.add_parser("sample", help="run only the sample app, against API_URL with API_KEY/API_SECRET")
+    sample.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sample.add_argument("--port", type=int, help="port (default $PORT or 4567)")
+    sample.set_defaults(func=cmd_sample)
     return parser
 
 

@@ -1,6 +1,7 @@
 """One typed settings object: environment variables, an optional TOML file, laptop defaults.
 
-Every variable is ``ARCHIVIST_<NAME>``; ``PORT`` (platform deploys) overrides the port.
+Every variable is ``ARCHIVIST_<NAME>``; ``PORT`` (platform deploys) overrides the port, and the
+spec's ``API_KEY``, ``API_SECRET``, ``API_URL`` configure the embedded sample app.
 A TOML file named by ``ARCHIVIST_CONFIG`` may set the same names in lower case; the environment
 wins over the file.
 """
@@ -30,6 +31,49 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     create_default_project: bool = True
+    sample_app: bool = True
+    """Serve the archiving sample app at ``/`` of this server (``ARCHIVIST_SAMPLE_APP=false``: off)."""
+    sample_api_key: str = ""
+    """Credentials and API URL of the embedded sample app; also read from the spec's ``API_KEY``,
+    ``API_SECRET``, ``API_URL``. Empty: the first project in the store, and this server itself."""
+    sample_api_secret: str = field(default="", repr=False)
+    sample_api_url: str = ""
+    # ---- storage (docs/storage.md) ----
+    signing_key: str = field(default="", repr=False)
+    """Key of the signed download URLs; empty: generated once into ``data_dir/signing.key``.
+    Set the same value on every node of a deployment."""
+    download_url_ttl: int = 600
+    """Seconds a signed download URL stays valid (10 minutes, as the hosted service)."""
+    archive_retention_days: float = 0.0
+    """Archives older than this expire: their files are removed everywhere. 0: kept forever."""
+    sweep_interval: float = 60.0
+    """Seconds between two retention sweeps."""
+    s3_bucket: str = ""
+    """Default S3-compatible storage for projects without their own (``archivist projects set-storage``)."""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    s3_prefix: str = ""
+    upload_attempts: int = 5
+    """Upload attempts before the archive falls back to its local copy (then retried every
+    ``fallback_retry_interval``)."""
+    upload_backoff: float = 2.0
+    upload_backoff_max: float = 120.0
+    upload_lease: float = 900.0
+    """Seconds one node owns an upload or removal it started (another node takes over after)."""
+    fallback_retry_interval: float = 600.0
+    storage_poll_interval: float = 1.0
+    # ---- status callbacks (docs/webhooks.md) ----
+    callback_url: str = ""
+    """Status callback URL of every project that has none of its own (``archivist projects set-callback``)."""
+    webhook_timeout: float = 10.0
+    webhook_backoff: float = 5.0
+    webhook_backoff_max: float = 3600.0
+    webhook_give_up_after: float = 86400.0
+    """Seconds after which an undelivered event is given up (state ``failed``; ``archivist webhooks retry``)."""
+    webhook_poll_interval: float = 1.0
+    webhook_log_retention_days: float = 7.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -43,6 +87,9 @@ class Settings:
         return self.data_dir / "archives"
 
 
+_SPEC_NAMES = {"sample_api_key": "API_KEY", "sample_api_secret": "API_SECRET", "sample_api_url": "API_URL"}
+
+
 def _coerce(name: str, raw: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = kinds[name]
@@ -50,6 +97,8 @@ def _coerce(name: str, raw: Any) -> Any:
         return Path(str(raw))
     if kind == "int":
         return int(raw)
+    if kind == "float":
+        return float(raw)
     if kind == "bool":
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
     if kind.startswith("tuple"):
@@ -76,5 +125,8 @@ def load(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
             values[name] = _coerce(name, env[key])
     if env.get("PORT"):
         values["port"] = int(env["PORT"])
+    for name, spec_name in _SPEC_NAMES.items():  # the sample apps' Heroku names, when ours are unset
+        if name not in values and env.get(spec_name, "").strip():
+            values[name] = env[spec_name].strip()
     values.update(overrides)
     return Settings(**values)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from archivist.api import archives, callbacks, live, sessions
+from archivist.api import archives, callbacks, deliveries, downloads, health, live, sessions
 
 PREFIXES = ("/v2/project/{key}", "/v2/partner/{key}")
 
@@ -12,7 +12,9 @@ PREFIXES = ("/v2/project/{key}", "/v2/partner/{key}")
 def build_rest_router() -> APIRouter:
     root = APIRouter()
     root.include_router(sessions.router)
+    root.include_router(downloads.router)
+    root.include_router(health.router)
     for prefix in PREFIXES:
-        for sub in (archives.router, callbacks.router, live.router):
+        for sub in (archives.router, callbacks.router, deliveries.router, live.router):
             root.include_router(sub, prefix=prefix, include_in_schema=prefix == PREFIXES[0])
     return root

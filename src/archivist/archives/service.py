@@ -21,6 +21,7 @@ from archivist.archives.status import (
     RECORDING,
     ArchiveStatus,
     Reason,
+    can_transition,
     check_transition,
 )
 from archivist.config import Settings
@@ -48,6 +49,19 @@ class RecorderLauncher(Protocol):
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Finish the file a killed process left behind (None: nothing playable)."""
+
+
+class ArchiveFileStore(Protocol):
+    """Where finished files go (``storage/files.py``): the project's local disk or object storage."""
+
+    async def place(self, archive: Archive, outcome: RecordingOutcome, reason: Reason) -> bool:
+        """Take a finished file. True: final now (available); False: uploading (uploaded later)."""
+
+    async def remove(self, archive: Archive) -> None:
+        """Remove a deleted or expired archive's file everywhere (retried in the background)."""
+
+    async def placed(self, archive_id: str) -> bool:
+        """The storage already holds this archive's file (its upload may still be running)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,9 @@ def _now_ms() -> int:
 
 
 class ArchiveService:
+    files: ArchiveFileStore | None = None
+    """The storage of finished files (wired in ``app.py``); None: files stay where they were written."""
+
     def __init__(
         self,
         repo: ArchiveRepository,
@@ -262,7 +279,8 @@ class ArchiveService:
         return await self.finish(archive, reason)
 
     async def finish(self, archive: Archive, reason: Reason) -> Archive:
-        """Stop a recording archive: stopped now, available once its file is finalized."""
+        """Stop a recording archive: stopped now, available once its file is finalized (or
+        failed). Returns the archive as it stopped, which is what a stop request answers."""
         duration = max(0, round((_now_ms() - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
         if self.launcher is None:
@@ -271,7 +289,8 @@ class ArchiveService:
             outcome = await self.launcher.stop(stopped)
         except Exception as exc:
             log.error("recorder failed to stop", archive=archive.id, error=repr(exc))
-            return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            return stopped
         await self.complete(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
         return stopped
 
@@ -279,6 +298,15 @@ class ArchiveService:
         """A stopped archive's file is final: make it downloadable (or failed)."""
         if outcome.failed:
             return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+        if self.files is not None and outcome.storage_key is not None:
+            try:
+                final = await self.files.place(stopped, outcome, reason)
+            except Exception as exc:  # the file is on the local disk whatever happened: serve it
+                log.error("archive storage unavailable; keeping the local file", archive=stopped.id,
+                          error=repr(exc))
+                final = True
+            if not final:  # uploading in the background: uploaded (or available from the fallback copy) later
+                return stopped
         return await self._transition(
             stopped,
             ArchiveStatus.AVAILABLE,
@@ -298,12 +326,46 @@ class ArchiveService:
                 f"only an available or uploaded archive can be deleted (status {archive.status.value})"
             )
         await self._transition(archive, ArchiveStatus.DELETED, archive.reason, url_gone=True)
+        if self.files is not None:
+            try:
+                await self.files.remove(archive)
+            except Exception as exc:  # the archive is deleted; its file removal is storage's to finish
+                log.error("archive file removal could not be queued", archive=archive.id, error=repr(exc))
+
+    async def settle_file(self, archive_id: str, status: ArchiveStatus, reason: Reason, **file: Any) -> Archive | None:
+        """The storage is done with an archive's file: move the archive to ``status`` (uploaded,
+        available from the fallback copy, or failed). Returns the archive in that status, or None
+        when it moved on meanwhile (deleted, expired) and the file is not wanted any more."""
+        archive = await self._repo.get(archive_id)
+        if archive is None:
+            return None
+        if archive.status is status:
+            return archive
+        if not can_transition(archive.status, status):
+            return None
+        try:
+            return await self._transition(archive, status, reason, **file)
+        except Conflict:
+            return await self.settle_file(archive_id, status, reason, **file)
+
+    async def expire(self, archive: Archive) -> Archive | None:
+        """Retention: a downloadable archive becomes ``expired`` (its URL goes away). None: it moved on."""
+        if not can_transition(archive.status, ArchiveStatus.EXPIRED):
+            return None
+        try:
+            return await self._transition(archive, ArchiveStatus.EXPIRED, archive.reason, url_gone=True)
+        except Conflict:
+            return None
 
     async def recover(self) -> None:
         """On start-up: archives a previous process left recording (it was killed) are closed
         out. Their fragmented MP4 plays up to the kill: it becomes available, reason
         ``recovered``, with the file's true duration and size; nothing playable: failed."""
-        interrupted = await self._repo.running() + await self._repo.with_status(ArchiveStatus.STOPPED)
+        interrupted = await self._repo.running()
+        for archive in await self._repo.with_status(ArchiveStatus.STOPPED):
+            # stopped and handed to the storage: an upload in flight, which resumes by itself
+            if self.files is None or not await self.files.placed(archive.id):
+                interrupted.append(archive)
         for archive in interrupted:
             log.warning("archive interrupted by a previous process; recovering", archive=archive.id,
                         status=archive.status.value)
