@@ -96,7 +96,7 @@ async def run(window: float, lag_window: float, long_s: float) -> None:
         # 2. four archives at once: event-loop lag
         sessions = [await bench.session(2) for _ in range(4)]
         archives = [await bench.start(s) for s in sessions]
-        await asyncio.sleep(lag_window)
+        await asyncio.sleep(lag_window + 5)  # the server keeps the last minute: steady state only
         health = (await asyncio.to_thread(httpx.get, f"{server.url}/health", timeout=10)).json()
         cpu4 = await measure_cpu(pid, 5)
         lag = health["loopLagMs"]
@@ -142,7 +142,8 @@ async def run(window: float, lag_window: float, long_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--window", type=float, default=20.0, help="seconds of each CPU measurement")
-    parser.add_argument("--lag-window", type=float, default=60.0, help="seconds of recording before reading the lag")
+    parser.add_argument("--lag-window", type=float, default=60.0,
+                        help="seconds of recording before reading the lag (the server keeps the last 60 s)")
     parser.add_argument("--long", type=float, default=600.0, help="length of the long archive (0: skip)")
     args = parser.parse_args()
     asyncio.run(run(args.window, args.lag_window, args.long))

@@ -90,7 +90,7 @@ async def build_services(settings: Settings) -> Services:
     projects = ProjectRepository(engine)
     sessions = SessionService(SessionRepository(engine))
     rooms = Rooms()
-    launcher = InServerLauncher(rooms, settings.archives_dir)
+    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
     # every committed status change writes its status-callback events in the same transaction
     outbox = Outbox(settings.callback_url)
     archive_rows = ArchiveRepository(engine, [outbox.enqueue])

@@ -25,6 +25,8 @@ class Settings:
     """Base URL clients use to reach this server (archive download links). Default: derived per request."""
     max_archive_duration: int = 5400
     """Seconds after which an archive stops by itself (the spec's 90 minutes)."""
+    video_preset: str = "ultrafast"
+    """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
     ice_hosts: tuple[str, ...] = ()
     """Addresses advertised for WebRTC media; empty: every non-loopback interface address."""

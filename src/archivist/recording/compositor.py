@@ -51,6 +51,15 @@ class _Source:
     safe when the same decoded frame reaches two recorders on two threads (it crashed)."""
 
 
+def planes(frame: Any) -> tuple[Plane, Plane, Plane]:
+    """The Y, U and V planes of a yuv420p frame as numpy views (strides as in the frame)."""
+    w, h = int(frame.width), int(frame.height)
+    return tuple(  # type: ignore[return-value]
+        np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(rows, plane.line_size)[:, :cols]
+        for plane, rows, cols in zip(frame.planes, (h, h // 2, h // 2), (w, w // 2, w // 2), strict=True)
+    )
+
+
 class Compositor:
     """Composes on demand; the caller drives the output clock (see ``pipeline``)."""
 
@@ -74,13 +83,7 @@ class Compositor:
         # The picture is drawn straight into the planes of one av.VideoFrame, re-encoded every
         # tick: the encoder copies its input (x264 does), so there is no per-tick conversion.
         self._frame: Any = av.VideoFrame(width, height, "yuv420p")
-        self._y, self._u, self._v = (
-            np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(rows, plane.line_size)[:, :cols]
-            for plane, rows, cols in zip(
-                self._frame.planes, (height, height // 2, height // 2), (width, width // 2, width // 2),
-                strict=True,
-            )
-        )
+        self._y, self._u, self._v = planes(self._frame)
         self._fill_background()
         self._drawn: tuple[tuple[str, int, Rect], ...] | None = None
         self.redraws = 0
@@ -157,9 +160,7 @@ class Compositor:
             scaled = src.reformatter.reformat(
                 frame, width=box.w, height=box.h, format="yuv420p", interpolation=self.interpolation
             )
-            arr = scaled.to_ndarray()  # (h*3/2, w): Y rows, then U and V planes
-            chroma = arr[box.h :].reshape(2, box.h // 2, box.w // 2)
-            src.scaled = (arr[: box.h], chroma[0], chroma[1])
+            src.scaled = planes(scaled)  # views: no copy until the blit
             src.scaled_key = key
         return box, src.scaled
 

@@ -40,7 +40,7 @@ class TrackDecoder:
         self.codec = codec_name(mime_type)
         self.video = mime_type.lower().startswith("video/")
         self._need_keyframe = need_keyframe
-        self._ctx: Any = av.CodecContext.create(self.codec, "r")
+        self._ctx: Any = self._context()
         self._waiting_key = self.video
         self.decoded = 0
         self.errors = 0
@@ -66,9 +66,14 @@ class TrackDecoder:
         self.decoded += len(frames)
         return frames
 
+    def _context(self) -> Any:
+        ctx = av.CodecContext.create(self.codec, "r")
+        ctx.thread_count = 1  # the recorder's worker is the thread; no pool per stream (and cheaper)
+        return ctx
+
     def _restart(self) -> None:
         """Start over at the next keyframe (a fresh context: no reference to broken frames)."""
-        self._ctx = av.CodecContext.create(self.codec, "r")
+        self._ctx = self._context()
         self._waiting_key = True
         if self._need_keyframe is not None:
             self._need_keyframe()

@@ -22,6 +22,7 @@ from archivist import logs
 from archivist.archives.model import Archive
 from archivist.archives.service import RecordingOutcome
 from archivist.media.peers import PublisherPeer
+from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
 from archivist.recording.finalize import sha256_file
 from archivist.recording.layout import BestFit
@@ -48,13 +49,14 @@ def storage_key(project_key: str, archive_id: str) -> str:
     return f"{project_key}/{archive_id}.mp4"
 
 
-def recording_options(archive: Archive) -> RecordingOptions:
+def recording_options(archive: Archive, preset: str | None = None) -> RecordingOptions:
     return RecordingOptions(
         resolution=archive.resolution or "640x480",
         has_audio=archive.has_audio,
         has_video=archive.has_video,
         max_bitrate=archive.max_bitrate,
         quantization_parameter=archive.quantization_parameter,
+        preset=preset,
     )
 
 
@@ -66,14 +68,18 @@ class _Recording:
 
 
 class InServerLauncher:
-    def __init__(self, rooms: Rooms, archives_dir: Path) -> None:
+    def __init__(self, rooms: Rooms, archives_dir: Path, preset: str | None = None) -> None:
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"video preset {preset!r} is not one of {', '.join(PRESETS)}")
         self._rooms = rooms
         self._dir = archives_dir
-        self._active: dict[str, _Recording] = {}  # by session id
+        self._preset = preset
+        self._active: dict[str, _Recording] = {}  # by archive id (a session may briefly have two:
+        # one finishing its file while the next starts)
         self.on_failure: FailureCallback | None = None
 
-    def recording(self, session_id: str) -> _Recording | None:
-        return self._active.get(session_id)
+    def recordings(self, session_id: str) -> list[_Recording]:
+        return [rec for rec in self._active.values() if rec.archive.session_id == session_id]
 
     @property
     def active_count(self) -> int:
@@ -81,24 +87,24 @@ class InServerLauncher:
 
     # ---- RecorderLauncher --------------------------------------------------------------------
     async def start(self, archive: Archive) -> None:
-        if archive.session_id in self._active:
-            raise RuntimeError(f"session {archive.session_id} is already being recorded")
+        if archive.id in self._active:
+            raise RuntimeError(f"archive {archive.id} is already recording")
         path = archive_path(self._dir, archive.project_key, archive.id)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         recorder = ComposedRecorder(
             path,
-            recording_options(archive),
+            recording_options(archive, self._preset),
             layout=BestFit(),
             on_error=lambda exc: self._failed(archive.id, exc),
             name=f"archive-{archive.id[:8]}",
         )
         rec = _Recording(archive, recorder)
         recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
-        self._active[archive.session_id] = rec
+        self._active[archive.id] = rec
         try:
             await recorder.start()
         except BaseException:
-            self._active.pop(archive.session_id, None)
+            self._active.pop(archive.id, None)
             raise
         room = self._rooms.get(archive.session_id)
         for stream in room.streams() if room is not None else []:
@@ -107,10 +113,8 @@ class InServerLauncher:
                  streams=len(rec.feeds), path=str(path))
 
     async def stop(self, archive: Archive) -> RecordingOutcome:
-        rec = self._active.pop(archive.session_id, None)
-        if rec is None or rec.archive.id != archive.id:
-            if rec is not None:  # another archive of the session: not ours to stop
-                self._active[archive.session_id] = rec
+        rec = self._active.pop(archive.id, None)
+        if rec is None:
             raise RuntimeError(f"archive {archive.id} has no running recorder")
         feeds = {sid: feed.stats() for sid, feed in rec.feeds.items()}
         for feed in rec.feeds.values():
@@ -210,13 +214,11 @@ class InServerLauncher:
 
     # ---- RoomObserver ------------------------------------------------------------------------
     async def stream_created(self, room: Room, stream: Stream) -> None:
-        rec = self._active.get(room.session_id)
-        if rec is not None:
+        for rec in self.recordings(room.session_id):
             self._attach(rec, stream)
 
     async def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
-        rec = self._active.get(room.session_id)
-        if rec is not None:
+        for rec in self.recordings(room.session_id):
             self._detach(rec, stream.id)
 
     async def connection_created(self, room: Room, connection: Connection) -> None:

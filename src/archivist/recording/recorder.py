@@ -14,6 +14,7 @@ PyAV encoder elsewhere rewrites ``pts`` in place.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class RecordingOptions:
     encoder_threads: int = 1
     latency_s: float = 0.25  # how far behind the wall clock the output runs
     fragment_s: float = 0.25  # at most this much is lost if the process is killed
+    worker_nice: int = 10  # the worker thread's nice value (see ``lower_thread_priority``)
     max_pending_video: int = 240  # inbox bounds (frames), beyond which new frames are dropped
     max_pending_audio: int = 2000
 
@@ -72,6 +74,18 @@ class RecordingOptions:
 
 
 _Kind = Literal["add", "remove", "video", "audio", "packet"]
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Make the calling thread yield the CPU to the rest of the process (Linux: threads have their
+    own nice value). A recorder runs ``latency_s`` behind real time and catches up; the event
+    loop that forwards live media cannot wait."""
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError) as exc:  # not Linux, or not permitted: run at normal priority
+        log.info("recorder thread priority unchanged", error=repr(exc))
 
 
 class _Inbox:
@@ -318,6 +332,7 @@ class ComposedRecorder:
 
     def _run(self) -> None:
         assert self.t0 is not None
+        lower_thread_priority(self.options.worker_nice)
         try:
             pipeline = RecordingPipeline(
                 self.path, self.t0, self._video_settings, self._audio_settings,

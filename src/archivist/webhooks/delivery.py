@@ -12,8 +12,6 @@ the event, when it is given up (``failed``; ``archivist webhooks retry`` queues 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +22,7 @@ import httpx
 from archivist import __version__, logs
 from archivist.archives.model import Archive
 from archivist.config import Settings
+from archivist.jobs import LeasedJobRunner
 from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository, now_ms
 from archivist.webhooks.payloads import for_delivery
 from archivist.webhooks.signatures import (
@@ -52,7 +51,9 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc
 
 
-class DeliveryWorker:
+class DeliveryWorker(LeasedJobRunner[Delivery]):
+    name = "webhook-delivery"
+
     def __init__(
         self,
         outbox: OutboxRepository,
@@ -62,97 +63,63 @@ class DeliveryWorker:
         *,
         concurrency: int = 8,
     ) -> None:
+        super().__init__(concurrency, max(0.02, settings.webhook_poll_interval))
         self._outbox = outbox
         self._secrets = secrets
         self._url_for = url_for
         self._settings = settings
-        self._concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._inflight: dict[str, asyncio.Task[None]] = {}
         self._busy_queues: set[tuple[str, str]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._closing = False
         self._last_purge = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        if self._task is not None:
-            return
-        self._client = httpx.AsyncClient(
-            timeout=self._settings.webhook_timeout,
-            follow_redirects=False,
-            headers={"User-Agent": f"Archivist/{__version__} (status callbacks)"},
-        )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-delivery")
-
-    def wake(self) -> None:
-        self._wake.set()
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self._settings.webhook_timeout,
+                follow_redirects=False,
+                headers={"User-Agent": f"Archivist/{__version__} (status callbacks)"},
+            )
+        super().start()
 
     async def on_status(self, _archive: Archive) -> None:
         """An :class:`ArchiveService` listener: the change's events are already in the outbox."""
-        self._wake.set()
+        self.wake()
 
     async def close(self) -> None:
-        self._closing = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        held = list(self._inflight)
-        for task in list(self._inflight.values()):
-            task.cancel()
-        results = await asyncio.gather(*self._inflight.values(), return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                log.error("webhook delivery ended with an error", error=repr(result))
-        try:
-            await self._outbox.release(held)  # the next start retries them at once
-        except Exception as exc:
-            log.error("could not release webhook leases", error=repr(exc))
+        await super().close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    # ---- the loop --------------------------------------------------------------------------
-    async def _run(self) -> None:
-        poll = max(0.02, self._settings.webhook_poll_interval)
-        while not self._closing:
-            self._wake.clear()
-            try:
-                await self._dispatch()
-                await self._maybe_purge()
-            except Exception as exc:  # e.g. the database briefly unavailable: log, retry next poll
-                log.error("webhook scheduling failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll)
+    # ---- the jobs: one (archive, URL) queue delivers in order ------------------------------
+    def key(self, job: Delivery) -> str:
+        return job.id
 
-    async def _dispatch(self) -> None:
-        room = self._concurrency - len(self._inflight)
-        if room <= 0:
-            return
-        now = now_ms()
+    async def due(self, now: int, limit: int) -> list[Delivery]:
+        return await self._outbox.due(now, limit=limit)
+
+    def blocked(self, job: Delivery) -> bool:
+        return (job.archive_id, job.url) in self._busy_queues
+
+    async def claim(self, job: Delivery, now: int) -> bool:
         lease = now + int((self._settings.webhook_timeout + 5) * 1000)
-        for delivery in await self._outbox.due(now, limit=room + len(self._inflight)):
-            if len(self._inflight) >= self._concurrency:
-                break
-            queue = (delivery.archive_id, delivery.url)
-            if queue in self._busy_queues or not await self._outbox.claim(delivery.id, now, lease):
-                continue
-            self._busy_queues.add(queue)
-            task = asyncio.get_running_loop().create_task(self._one(delivery), name=f"webhook-{delivery.id}")
-            self._inflight[delivery.id] = task
+        if not await self._outbox.claim(job.id, now, lease):
+            return False
+        self._busy_queues.add((job.archive_id, job.url))
+        return True
 
-    async def _one(self, delivery: Delivery) -> None:
-        try:
-            await self.deliver(delivery)
-        except Exception as exc:
-            log.error("webhook delivery failed unexpectedly", delivery=delivery.id, error=repr(exc))
-        finally:
-            self._inflight.pop(delivery.id, None)
-            self._busy_queues.discard((delivery.archive_id, delivery.url))
-            self._wake.set()
+    async def process(self, job: Delivery) -> None:
+        await self.deliver(job)
+
+    def finished(self, job: Delivery) -> None:
+        self._busy_queues.discard((job.archive_id, job.url))
+
+    async def release(self, keys: list[str]) -> None:
+        await self._outbox.release(keys)  # the next start retries them at once
+
+    async def housekeeping(self) -> None:
+        await self._maybe_purge()
 
     async def _maybe_purge(self) -> None:
         if time.monotonic() - self._last_purge < PURGE_EVERY:
