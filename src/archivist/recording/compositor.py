@@ -85,7 +85,8 @@ class Compositor:
         self._frame: Any = av.VideoFrame(width, height, "yuv420p")
         self._y, self._u, self._v = planes(self._frame)
         self._fill_background()
-        self._drawn: tuple[tuple[str, int, Rect], ...] | None = None
+        self._placed: dict[str, Rect] | None = None  # where each stream was drawn last
+        self._drawn_serials: dict[str, int] = {}
         self.redraws = 0
 
     # -- sources -----------------------------------------------------------------------------
@@ -100,7 +101,7 @@ class Compositor:
 
     def set_layout(self, layout: Layout) -> None:
         self.layout = layout
-        self._drawn = None
+        self._placed = None
 
     def offer(self, stream_id: str, frame: Any, t: float) -> None:
         """Queue a decoded frame (any size/format) to be shown from instant ``t`` on."""
@@ -136,13 +137,19 @@ class Compositor:
         """The current picture, a yuv420p ``av.VideoFrame`` owned by the compositor and redrawn
         in place by the next call: encode it (encoders copy their input) or copy it first."""
         tiles = self.rects()
-        state = tuple((sid, self._sources[sid].serial, rect) for sid, rect in tiles.items())
-        if state == self._drawn:
-            return self._frame
-        self._fill_background()
-        for sid, rect in tiles.items():
-            self._blit(self._sources[sid], rect)
-        self._drawn = state
+        boxes = {sid: fit_inside(int(self._sources[sid].current.width), int(self._sources[sid].current.height), rect)
+                 for sid, rect in tiles.items()}
+        serials = {sid: self._sources[sid].serial for sid in tiles}
+        if boxes != self._placed:  # a stream came, went or changed shape: draw everything anew
+            self._fill_background()
+            changed = list(tiles)
+        else:  # the same places: only the streams with a new frame
+            changed = [sid for sid in tiles if serials[sid] != self._drawn_serials.get(sid)]
+            if not changed:
+                return self._frame
+        for sid in changed:
+            self._blit(self._sources[sid], boxes[sid])
+        self._placed, self._drawn_serials = boxes, serials
         self.redraws += 1
         return self._frame
 
@@ -152,9 +159,8 @@ class Compositor:
         self._u[:] = u
         self._v[:] = v
 
-    def _scaled(self, src: _Source, tile: Rect) -> tuple[Rect, tuple[Plane, Plane, Plane]]:
+    def _scaled(self, src: _Source, box: Rect) -> tuple[Plane, Plane, Plane]:
         frame = src.current
-        box = fit_inside(int(frame.width), int(frame.height), tile)
         key = (src.serial, box)
         if src.scaled_key != key or src.scaled is None:
             scaled = src.reformatter.reformat(
@@ -162,10 +168,11 @@ class Compositor:
             )
             src.scaled = planes(scaled)  # views: no copy until the blit
             src.scaled_key = key
-        return box, src.scaled
+        return src.scaled
 
-    def _blit(self, src: _Source, tile: Rect) -> None:
-        box, (py, pu, pv) = self._scaled(src, tile)
+    def _blit(self, src: _Source, box: Rect) -> None:
+        """Draw the stream's current frame, scaled to ``box`` (its letterboxed place)."""
+        py, pu, pv = self._scaled(src, box)
         self._y[box.y : box.y + box.h, box.x : box.x + box.w] = py
         cy, cx = box.y // 2, box.x // 2
         self._u[cy : cy + box.h // 2, cx : cx + box.w // 2] = pu
