@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archivist import logs
@@ -136,23 +136,12 @@ class InServerLauncher:
         )
 
     async def _salvage(self, archive: Archive, error: RecordingError) -> RecordingOutcome:
-        path = archive_path(self._dir, archive.project_key, archive.id)
-        try:
-            recovered = await asyncio.to_thread(recover_file, path)
-        except RecoveryError as exc:
-            raise error from exc
-        if recovered.duration <= 0:
+        outcome = await self.recover(archive)
+        if outcome is None or outcome.duration <= 0:
             raise error
-        digest = await asyncio.to_thread(sha256_file, path)
-        log.warning("failed recording salvaged", archive=archive.id, duration=round(recovered.duration, 3),
-                    size=recovered.size, error=repr(error.__cause__))
-        return RecordingOutcome(
-            duration=round(recovered.duration),
-            size=recovered.size,
-            storage_key=storage_key(archive.project_key, archive.id),
-            sha256=digest,
-            salvaged=True,
-        )
+        log.warning("failed recording salvaged", archive=archive.id, duration=outcome.duration,
+                    size=outcome.size, error=repr(error.__cause__))
+        return replace(outcome, salvaged=True)
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Start-up: finish the file a killed process left for ``archive`` (None: nothing
