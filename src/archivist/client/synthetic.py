@@ -13,6 +13,13 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 
+async def until(instant: float) -> None:
+    """Pace a synthetic source in real time: sleep until ``instant`` (monotonic clock)."""
+    wait = instant - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
 class TestPatternTrack(MediaStreamTrack):  # type: ignore[misc]
     """Video: vertical colour bars scrolling sideways, with a moving white square (yuv420p)."""
 
@@ -39,10 +46,7 @@ class TestPatternTrack(MediaStreamTrack):  # type: ignore[misc]
         n = self.frames_sent
         if self._start is None:
             self._start = time.monotonic()
-        else:
-            wait = self._start + n / self.fps - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await until(self._start + n / self.fps)
         frame = self.frame_at(n)
         self.frames_sent += 1
         return frame
@@ -84,10 +88,7 @@ class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
         n = self.frames_sent
         if self._start is None:
             self._start = time.monotonic()
-        else:
-            wait = self._start + n * 0.02 - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await until(self._start + n * 0.02)
         frame = self.frame_at(n)
         self.frames_sent += 1
         return frame
@@ -140,10 +141,7 @@ class FlashTrack(MediaStreamTrack):  # type: ignore[misc]
         if self.readyState != "live":
             raise MediaStreamError
         n = self.frames_sent
-        start = self.marks.origin()
-        wait = start + n / self.fps - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await until(self.marks.origin() + n / self.fps)
         per_period = round(self.marks.period * self.fps)
         flash = n % per_period < self.marks.flash_frames
         frame = av.VideoFrame.from_ndarray(self._white if flash else self._grey, format="yuv420p")
@@ -170,10 +168,7 @@ class BeepTrack(MediaStreamTrack):  # type: ignore[misc]
         if self.readyState != "live":
             raise MediaStreamError
         n = self.frames_sent
-        start = self.marks.origin()
-        wait = start + n * self.samples / self.sample_rate - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await until(self.marks.origin() + n * self.samples / self.sample_rate)
         k = np.arange(n * self.samples, (n + 1) * self.samples)
         period = round(self.marks.period * self.sample_rate)
         beeping = (k % period) < round(self.marks.beep_s * self.sample_rate)
