@@ -60,6 +60,26 @@
     return String(v);
   }
 
+  /**
+   * (targetElement, properties, completionHandler), each optional as in OpenTok.js: a function
+   * in any place is the handler, an object that is no element is the properties.
+   */
+  function optionalArgs(targetElement, properties, completionHandler) {
+    if (isFunction(targetElement)) {
+      completionHandler = targetElement;
+      targetElement = undefined;
+      properties = undefined;
+    } else if (isFunction(properties)) {
+      completionHandler = properties;
+      properties = undefined;
+    }
+    if (isObject(targetElement) && !resolveElement(targetElement) && properties === undefined) {
+      properties = targetElement;
+      targetElement = undefined;
+    }
+    return [targetElement, properties, completionHandler];
+  }
+
   function resolveElement(target) {
     if (target === undefined || target === null) return null;
     if (typeof target === 'string') {
@@ -1681,18 +1701,8 @@
    * shows the stream in a <video>.
    */
   Session.prototype.subscribe = function (stream, targetElement, properties, completionHandler) {
-    if (isFunction(targetElement)) {
-      completionHandler = targetElement;
-      targetElement = undefined;
-      properties = undefined;
-    } else if (isFunction(properties)) {
-      completionHandler = properties;
-      properties = undefined;
-    }
-    if (isObject(targetElement) && !resolveElement(targetElement) && properties === undefined) {
-      properties = targetElement;
-      targetElement = undefined;
-    }
+    var args = optionalArgs(targetElement, properties, completionHandler);
+    targetElement = args[0]; properties = args[1]; completionHandler = args[2];
     if (stream && !(stream instanceof Stream) && stream.streamId && this.streams.get(stream.streamId)) {
       stream = this.streams.get(stream.streamId);
     }
@@ -1827,19 +1837,8 @@
       properties = arguments[2];
       completionHandler = arguments[3];
     }
-    if (isFunction(targetElement)) {
-      completionHandler = targetElement;
-      targetElement = undefined;
-      properties = undefined;
-    } else if (isFunction(properties)) {
-      completionHandler = properties;
-      properties = undefined;
-    }
-    if (isObject(targetElement) && !resolveElement(targetElement) && properties === undefined) {
-      properties = targetElement;
-      targetElement = undefined;
-    }
-    return new Publisher(targetElement, properties, completionHandler);
+    var args = optionalArgs(targetElement, properties, completionHandler);
+    return new Publisher(args[0], args[1], args[2]);
   };
 
   OT.Session = Session;
