@@ -155,7 +155,7 @@ async def test_audio_only_and_video_only(tmp_path: Path) -> None:
         feed(a_rec, "s", 1.5, video=lambda t: red, audio=lambda s, n: tone(300, 0.3, s, n)),
         feed(v_rec, "s", 1.5, video=lambda t: red, audio=lambda s, n: tone(300, 0.3, s, n)),
     )
-    a_res, v_res = await a_rec.stop(), await v_rec.stop()
+    a_res, v_res = await asyncio.gather(a_rec.stop(), v_rec.stop())
     a_out, v_out = read_output(a_path), read_output(v_path)
     assert a_out.codecs == ["aac"] and not a_out.video_times
     assert v_out.codecs == ["h264"] and len(v_out.audio) == 0

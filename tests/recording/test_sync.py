@@ -1,64 +1,159 @@
-"""Lip-sync arithmetic (recording/sync.py): RTP -> sender NTP -> our clock."""
+"""Lip-sync placement (recording/sync.py) and the mixer's slewing, with the real timing objects."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from archivist.media.timing import TrackTiming
 from archivist.recording.mixer import AudioMixer
-from archivist.recording.sync import SenderClock, StreamSync, TrackClock, rtp_delta
+from archivist.recording.sync import StreamSync, grid_residual
 
 
-def test_rtp_delta_across_the_wrap() -> None:
-    assert rtp_delta(5, 2**32 - 5) == 10
-    assert rtp_delta(2**32 - 5, 5) == -10
-    assert rtp_delta(90_000, 0) == 90_000
+def tracks() -> tuple[TrackTiming, TrackTiming]:
+    return TrackTiming("audio", 48_000, origin=lambda: 0), TrackTiming("video", 90_000, origin=lambda: 0)
 
 
-def test_track_clock_maps_through_the_latest_report() -> None:
-    track = TrackClock(90_000)
-    assert track.ntp_of(1234) is None
-    track.update(ntp=1000.0, rtp=2**32 - 45_000)  # half a second before the wrap
-    assert track.ntp_of(45_000) == 1001.0
-    track.update(ntp=1001.0, rtp=45_000)
-    assert abs(track.ntp_of(45_000 + 9_000) - 1001.1) < 1e-9  # type: ignore[operator]
+def test_grid_residual() -> None:
+    assert grid_residual(3.0) == 0.0
+    assert grid_residual(3.4) == pytest.approx(0.4)
+    assert grid_residual(3.6) == pytest.approx(-0.4)
+    assert grid_residual(-0.25) == pytest.approx(-0.25)
 
 
-def test_sender_clock_takes_the_least_delayed_packet_and_follows_drift() -> None:
-    clock = SenderClock(window_s=10)
-    for i, delay in enumerate([0.050, 0.020, 0.080, 0.030]):
-        clock.observe(ntp=100.0 + i, arrival=500.0 + i + delay)
-    assert abs(clock.offset - 400.020) < 1e-9
-    # 20 s later the old minimum has left the window: the offset follows the new delays
-    clock.observe(ntp=124.0, arrival=524.0 + 0.040)
-    assert abs(clock.offset - 400.040) < 1e-9
+def test_before_reports_tracks_are_placed_by_their_least_delayed_arrival() -> None:
+    audio, video = tracks()
+    # capture instant c on our clock = rtp / rate + 10; audio leaves 20 ms after its first sample
+    for i in range(50):
+        audio.packet(i * 960, arrival=10 + i * 0.02 + 0.020 + 0.004 + (0.03 if i % 7 == 0 else 0))
+    for i in range(25):
+        video.packet(i * 3000, arrival=10 + i / 30 + 0.004 + (0.02 if i % 5 == 0 else 0))
+    sync = StreamSync({"audio": audio, "video": video}, t0=10.0)
+    a = sync.place("audio", 30 * 960)
+    v = sync.place("video", 18 * 3000)
+    assert a is not None and v is not None
+    assert a.t - sync.shift == pytest.approx(10 + 0.6 + 0.004)
+    assert v.t - sync.shift == pytest.approx(10 + 0.6 + 0.004)
+    assert sync.offset is None and sync.unsynced == 2
 
 
-def test_both_tracks_share_one_offset_and_the_switch_is_reported() -> None:
-    sync = StreamSync({"audio": 48_000, "video": 90_000})
-    # before any report: arrival-anchored and continuous
-    t0, switched = sync.time_of("audio", 0, arrival=10.0)
-    t1, _ = sync.time_of("audio", 960, arrival=10.5)  # late arrival does not move it
-    assert (t0, t1, switched) == (10.0, 10.02, False)
-    # reports: audio rtp 0 and video rtp 0 were captured at the same sender instant
-    sync.sender_report("audio", ntp=2000.0, rtp=0)
-    sync.sender_report("video", ntp=2000.0, rtp=0)
-    _, switched = sync.time_of("audio", 48_000, arrival=11.100)  # audio comes 80 ms later
-    assert switched
-    tv, switched = sync.time_of("video", 90_000, arrival=11.020)
-    assert not switched
-    ta2, switched = sync.time_of("audio", 48_000, arrival=11.100)
-    assert not switched
-    assert abs(ta2 - tv) < 1e-9  # the same captured instant lands on the same instant
+def test_a_report_keeps_the_synced_track_in_place_and_moves_the_other_to_it() -> None:
+    audio, video = tracks()
+    for i in range(50):
+        audio.packet(i * 960, arrival=10 + i * 0.02 + 0.035)  # a packet's worth + 11 ms after video
+        video.packet(i * 3000, arrival=10 + i / 30 + 0.004)
+    sync = StreamSync({"audio": audio, "video": video}, t0=10.0)
+    before = sync.place("video", 30 * 3000)
+    assert before is not None
+    # the video report: the sender's wall clock is ours + 1000 s (its capture instants)
+    video.report(30 * 3000, ntp=1010 + 1.0, received_at=11.1)
+    after = sync.place("video", 30 * 3000)
+    assert after is not None and after.t == pytest.approx(before.t)  # no jump on the first report
+    a_before = sync.place("audio", 50 * 960)
+    audio.report(50 * 960, ntp=1010 + 1.0, received_at=11.2)
+    a_after = sync.place("audio", 50 * 960)
+    assert a_before is not None and a_after is not None
+    # audio captured at the same sender instant as the video frame now lands where it does
+    assert a_after.t == pytest.approx(after.t)
+    assert a_after.t - a_before.t == pytest.approx(-0.011)
+    assert sync.corrections["audio"] == pytest.approx(-0.011)
+    assert sync.reanchors == 0
 
 
-def test_mixer_places_a_resynced_frame_exactly() -> None:
+def test_frames_are_put_on_ticks_and_stay_there_through_jitter() -> None:
+    audio, video = tracks()
+    rng = np.random.default_rng(7)
+    # frames captured half a tick off the grid: the worst case for nearest-tick snapping
+    t0 = 10.0 - 0.5 / 30
+    video.report(0, ntp=0.0, received_at=10.0)
+    audio.report(0, ntp=0.0, received_at=10.0)
+    sync = StreamSync({"audio": audio, "video": video}, t0=t0)
+    ticks = []
+    for i in range(300):
+        jitter = float(rng.uniform(-0.004, 0.004)) if i else 0.0  # a real camera's capture jitter
+        video.packet(i * 3000 + round(jitter * 90_000), arrival=10 + i / 30 + 0.005)
+        audio.packet(i * 1600, arrival=10 + i / 30 + 0.025)
+        placed = sync.place("video", i * 3000 + round(jitter * 90_000))
+        assert placed is not None
+        ticks.append((placed.t - t0) * 30)
+    residuals = [grid_residual(x) for x in ticks]
+    assert max(abs(r) for r in residuals) < 0.25  # never near the middle: no frame flips
+    assert sorted(set(round(x) for x in ticks)) == list(range(round(ticks[0]), round(ticks[0]) + 300))
+    audio_at = sync.place("audio", 48_000)
+    assert audio_at is not None
+    assert audio_at.t - sync.shift == pytest.approx(10 + 1.0 + 0.005)  # audio moved with the frames
+    assert abs(sync.shift) <= 0.5 / 30
+
+
+def test_an_audio_only_stream_is_not_shifted() -> None:
+    audio = TrackTiming("audio", 48_000, origin=lambda: 0)
+    audio.packet(0, arrival=5.0)
+    sync = StreamSync({"audio": audio}, t0=4.987)
+    placed = sync.place("audio", 0)
+    assert placed is not None and placed.t == 5.0 and sync.shift == 0.0
+
+
+def test_the_offset_follows_drift_past_the_reanchor_bound() -> None:
+    audio, video = tracks()
+    sync = StreamSync({"audio": audio, "video": video}, t0=0.0)
+    video.report(0, ntp=100.0, received_at=0.0)
+    for i in range(2400):  # 80 s; our clock gains 1 ms/s on the sender's (a bad crystal)
+        video.packet(i * 3000, arrival=i / 30 * 1.001 + 0.003)
+        sync.place("video", i * 3000)
+    assert sync.reanchors >= 1
+    assert sync.offset is not None
+    assert abs(sync.offset - (80 * 0.001 + 0.003 - 100.0)) <= sync.reanchor_s + 0.011
+
+
+# ---- the mixer ---------------------------------------------------------------------------------
+def tone_block(start: int, n: int = 960) -> np.ndarray:
+    k = np.arange(start, start + n)
+    wave = (0.5 * np.sin(2 * np.pi * 440 * k / 48_000)).astype(np.float32)
+    return np.stack([wave, wave])
+
+
+def test_mixer_slews_a_drifting_stream_without_a_gap() -> None:
     mixer = AudioMixer()
     mixer.add_source("a")
-    block = np.full((2, 960), 0.5, dtype=np.float32)
-    mixer.offer_samples("a", block, 0)
-    mixer.offer_samples("a", block, 960 + 500)  # 10 ms off: glued to the previous frame
-    mixer.offer_samples("a", block, 3 * 960 + 500, resync=True)  # a new reference: taken as is
-    out = mixer.mix(0, 5 * 960)[0]
-    assert np.abs(out[2 * 960 + 10 : 3 * 960 + 490]).max() < 1e-6  # the gap before the resync
-    assert np.abs(out[3 * 960 + 510 : 4 * 960 + 490]).min() > 0.1
-    assert mixer.stats()["resyncs"] == 1
+    # the sender's audio clock runs 1000 ppm fast against its wall clock (Chromium's fake device
+    # measured 400): each packet's place is ~1 sample earlier than the previous one's end
+    out = []
+    for i in range(400):  # 8 s
+        media = i * 960
+        place = 4800 + round(media * (1 - 1000e-6))
+        mixer.offer_samples("a", tone_block(media), place, media)
+        if i % 10 == 9:
+            out.append(mixer.mix(i // 10 * 9600, 9600)[0])
+    track = mixer._tracks["a"]
+    assert track.next_pos is not None
+    assert abs(track.next_pos - (4800 + round(400 * 960 * (1 - 1000e-6)))) <= 2
+    sound = np.concatenate(out)[4800 + 10 :]
+    assert np.abs(sound).max() > 0.3
+    # continuous: no digital silence was inserted anywhere (a 440 Hz tone never rests 3 samples)
+    quiet = np.abs(sound) < 1e-6
+    assert not (quiet[:-2] & quiet[1:-1] & quiet[2:]).any()
+    assert mixer.stats()["resyncs"] == 0 and mixer.stats()["slewed_samples"] >= 350
+
+
+def test_mixer_places_a_frame_after_a_lost_packet_exactly() -> None:
+    mixer = AudioMixer()
+    mixer.add_source("a")
+    mixer.offer_samples("a", tone_block(0), 0, media=0)
+    mixer.offer_samples("a", tone_block(960), 960, media=960)
+    mixer.offer_samples("a", tone_block(2880), 2880, media=2880)  # the packet at 1920 was lost
+    out = mixer.mix(0, 4000)[0]
+    assert np.abs(out[1930:2870]).max() < 1e-6  # the lost packet's place is silence
+    assert np.abs(out[2890:3830]).max() > 0.3
+    assert mixer.stats()["resyncs"] == 0  # it landed where the glue said: no re-placement
+
+
+def test_mixer_takes_a_sync_correction_back_smoothly() -> None:
+    mixer = AudioMixer()
+    mixer.add_source("a")
+    for i in range(200):
+        media = i * 960
+        place = media + (720 if i >= 50 else 0)  # from the 51st packet on, 15 ms later
+        mixer.offer_samples("a", tone_block(media), place, media)
+    track = mixer._tracks["a"]
+    assert track.next_pos == 200 * 960 + 720  # caught up within 3 s
+    assert mixer.stats()["resyncs"] == 0

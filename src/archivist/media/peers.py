@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from aiortc.sdp import SessionDescription
 from archivist import logs
 from archivist.media import seams
 from archivist.media.seams import EncodedPacket
+from archivist.media.timing import TrackTiming
 
 log = logs.get(__name__)
 
@@ -43,8 +45,6 @@ StateCallback = Callable[[str], None]
 KEYFRAME_INTERVAL = 0.5
 """At most one PLI per this many seconds per publisher; a request inside the window is
 deferred to its end, never lost."""
-ARRIVALS_KEPT = 512
-"""Arrival instants remembered per track (frames or audio packets): ~10 s of either."""
 SUBSCRIBER_QUEUE = 256
 """Packets a subscriber track may hold before it drops its backlog and waits for a keyframe."""
 
@@ -56,8 +56,7 @@ class MediaError(Exception):
 @dataclass(frozen=True)
 class SenderReport:
     """The last RTCP sender report of one track: the sender's wall clock (NTP, seconds since
-    1900) at the instant of RTP timestamp ``rtp``, rebased like the track's packet pts (modulo
-    2**32); ``received_at`` is our monotonic clock."""
+    1900) at the instant of raw RTP timestamp ``rtp``; ``received_at`` is our monotonic clock."""
 
     ssrc: int
     ntp: float
@@ -274,7 +273,9 @@ class PublisherPeer(_Peer):
         self.receivers: dict[str, RTCRtpReceiver] = {}
         self.sender_reports: dict[str, SenderReport] = {}
         """Kind -> the last RTCP sender report of that track's media SSRC (RTX excluded)."""
-        self._arrivals: dict[str, OrderedDict[int, float]] = {}
+        self.timing: dict[str, TrackTiming] = {}
+        """Kind -> what the track's packets and sender reports say of its clock, from the
+        first packet on (the recorder's lip sync reads it)."""
         self.packets: dict[str, int] = {}
         self.keyframes: dict[str, int] = {}
         self.flowing = asyncio.Event()
@@ -291,13 +292,17 @@ class PublisherPeer(_Peer):
             if receiver.track is None or kind in self.receivers:
                 continue
             seams.mark_passthrough(receiver)
-            seams.on_sender_report(receiver, self._sender_report_handler(kind, receiver))
-            seams.on_rtp_packet(receiver, self._arrival_handler(kind, receiver))
             self.receivers[kind] = receiver
         if not self.receivers:
             raise MediaError("the offer has no audio or video to receive")
         sdp = await self._finish_answer()
         self.codecs = {k: v for k, v in _answer_codecs(sdp).items() if k in self.receivers}
+        for kind, receiver in self.receivers.items():
+            rate = self.codecs[kind].clock_rate if kind in self.codecs else (90_000 if kind == "video" else 48_000)
+            timing = TrackTiming(kind, rate, functools.partial(seams.rtp_origin, receiver))
+            self.timing[kind] = timing
+            seams.on_sender_report(receiver, self._sender_report_handler(kind, receiver, timing))
+            seams.on_rtp_packet(receiver, self._arrival_handler(receiver, timing))
         if "video" in self.receivers:
             self._keyframes = KeyframeRequester(self.receivers["video"])
         loop = asyncio.get_running_loop()
@@ -305,35 +310,23 @@ class PublisherPeer(_Peer):
             self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
         return sdp
 
-    def _arrival_handler(self, kind: str, receiver: RTCRtpReceiver) -> seams.RtpArrivalCallback:
-        arrivals = self._arrivals.setdefault(kind, OrderedDict())
-
-        def handle(ssrc: int, rtp: int) -> None:
-            if rtp in arrivals or ssrc in seams.rtx_ssrcs(receiver):
-                return  # a frame's first packet counts; retransmissions come late
-            arrivals[rtp] = time.monotonic()
-            if len(arrivals) > ARRIVALS_KEPT:
-                arrivals.popitem(last=False)
+    @staticmethod
+    def _arrival_handler(receiver: RTCRtpReceiver, timing: TrackTiming) -> seams.RtpArrivalCallback:
+        def handle(ssrc: int, rtp: int, arrival: float) -> None:
+            if ssrc not in seams.rtx_ssrcs(receiver):  # retransmissions say nothing of the clock
+                timing.packet(rtp, arrival)
 
         return handle
 
-    def arrival_of(self, kind: str, pts: int) -> float | None:
-        """When the first packet of the frame a pass-through packet (``pts``) came from arrived
-        off the network (our monotonic clock), before the jitter buffer; None if unknown."""
-        arrivals = self._arrivals.get(kind)
-        origin = seams.rtp_origin(self.receivers[kind]) if arrivals is not None else None
-        if arrivals is None or origin is None:
-            return None
-        return arrivals.get((pts + origin) % (1 << 32))
-
-    def _sender_report_handler(self, kind: str, receiver: RTCRtpReceiver) -> seams.SenderReportCallback:
+    def _sender_report_handler(
+        self, kind: str, receiver: RTCRtpReceiver, timing: TrackTiming
+    ) -> seams.SenderReportCallback:
         def handle(ssrc: int, ntp: int, rtp: int) -> None:
-            origin = seams.rtp_origin(receiver)
-            if ssrc in seams.rtx_ssrcs(receiver) or origin is None:
+            if ssrc in seams.rtx_ssrcs(receiver):
                 return
-            # rebased like the packets' pts (see seams.rtp_origin)
-            rebased = (rtp - origin) % (1 << 32)
-            self.sender_reports[kind] = SenderReport(ssrc, ntp / 2**32, rebased, time.monotonic())
+            now = time.monotonic()
+            timing.report(rtp, ntp / 2**32, now)
+            self.sender_reports[kind] = SenderReport(ssrc, ntp / 2**32, rtp, now)
 
         return handle
 

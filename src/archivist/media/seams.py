@@ -18,8 +18,9 @@ moves any of them (``check()`` lists what is missing).
   on with RTP timestamps rebased to its first packet (``TimestampMapper``); :func:`rtp_origin`
   reads that base so a report's RTP timestamp can be rebased the same way.
 - packet arrival: :func:`on_rtp_packet` wraps a receiver's ``_handle_rtp_packet`` per instance and
-  reports ``(ssrc, rtp_timestamp)`` of every packet as it comes off the network, before the
-  jitter buffer (which holds audio back ~60-80 ms): the recorder's lip sync needs that instant.
+  reports ``(ssrc, rtp_timestamp, arrival)`` of every packet, ``arrival`` taken as it comes off
+  the network, before the jitter buffer (which holds audio back ~60-80 ms): the recorder's lip
+  sync needs that instant (``media/timing.py``).
 - host addresses: :func:`restrict_host_addresses` makes aioice gather only the given addresses.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import fractions
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -202,17 +204,23 @@ def on_sender_report(receiver: RTCRtpReceiver, callback: SenderReportCallback) -
 
 
 # ---- RTP packet arrival -----------------------------------------------------------------------
-RtpArrivalCallback = Callable[[int, int], None]
+RtpArrivalCallback = Callable[[int, int, float], None]
 
 
 def on_rtp_packet(receiver: RTCRtpReceiver, callback: RtpArrivalCallback) -> None:
-    """Call ``callback(ssrc, rtp_timestamp)`` for every RTP packet the receiver gets, on arrival
-    (before depacketizing and the jitter buffer; RTX packets included, with the RTX SSRC)."""
+    """Call ``callback(ssrc, rtp_timestamp, arrival)`` for every RTP packet the receiver gets:
+    ``arrival`` is ``time.monotonic()`` as it reaches the receiver, before depacketizing and the
+    jitter buffer (which holds audio back ~60-80 ms); RTX packets included, with the RTX SSRC.
+    Called after the receiver has handled the packet, so the receiver's timestamp origin
+    (:func:`rtp_origin`) is known by then."""
     original: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
 
     async def handle(packet: Any, arrival_time_ms: int) -> None:
-        callback(packet.ssrc, packet.timestamp)
-        await original(packet, arrival_time_ms=arrival_time_ms)
+        arrival = time.monotonic()
+        try:
+            await original(packet, arrival_time_ms=arrival_time_ms)
+        finally:
+            callback(packet.ssrc, packet.timestamp, arrival)
 
     target: Any = receiver
     target._handle_rtp_packet = handle

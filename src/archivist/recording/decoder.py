@@ -20,6 +20,11 @@ from archivist import logs
 log = logs.get(__name__)
 
 CODECS = {"video/vp8": "vp8", "video/h264": "h264", "audio/opus": "opus"}
+OPUS_LOOKAHEAD_S = 312 / 48000
+"""libopus encodes with a look-ahead of 6.5 ms (``OPUS_GET_LOOKAHEAD``: 312 samples at 48 kHz in
+the VoIP and audio modes that browsers and aiortc use): what a decoder makes of the packet
+stamped ``T`` is the sound that reached the encoder at ``T - 6.5 ms``. Left alone, every Opus
+stream would play 6.5 ms late against its video."""
 KEYFRAME_NUDGE = 15
 """Ask again for a keyframe after this many frames skipped while waiting for one."""
 
@@ -40,6 +45,8 @@ class TrackDecoder:
         self.codec = codec_name(mime_type)
         self.video = mime_type.lower().startswith("video/")
         self._need_keyframe = need_keyframe
+        self.delay = OPUS_LOOKAHEAD_S if self.codec == "opus" else 0.0
+        """Seconds by which the decoded media lags the timestamp of its packet."""
         self._ctx: Any = self._context()
         self._waiting_key = self.video
         self.decoded = 0

@@ -2,12 +2,10 @@
 
 A :class:`StreamFeed` takes the encoded packets of a publisher's tracks (a packet sink on the
 :class:`~archivist.media.peers.PublisherPeer`, no extra peer connection and no decode on the
-event loop), stamps each with its instant on our clock (:mod:`archivist.recording.sync`) and
-queues it for the recorder's worker, which decodes it. Instants come from the publisher's RTCP
-sender reports once it has sent one (lip sync), and until then from the packets' arrival off the
-network (continuous, and within a few tens of ms of sync: the jitter buffer is not counted).
-It asks the publisher for a keyframe when it starts and whenever the worker's decoder needs
-one. ``close()`` detaches it (idempotent).
+event loop), places each on our clock (:class:`~archivist.recording.sync.StreamSync`, from what
+the publisher's packets and sender reports said of its clocks since it started publishing) and
+queues it for the recorder's worker, which decodes it. It asks the publisher for a keyframe
+when it starts and whenever the worker's decoder needs one. ``close()`` detaches it (idempotent).
 """
 
 from __future__ import annotations
@@ -50,7 +48,11 @@ class StreamFeed:
         for kind, info in publisher.codecs.items():
             if wanted.get(kind) and kind not in self.codecs:
                 log.warning("track not recordable", stream=stream_id, kind=kind, codec=info.mime_type)
-        self.sync = StreamSync({kind: publisher.codecs[kind].clock_rate for kind in self.codecs})
+        if recorder.t0 is None:
+            raise RuntimeError("the recorder must be started before streams are fed to it")
+        self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, recorder.t0,
+                               recorder.options.fps)
+        self.unplaced = 0
         self.packets = dict.fromkeys(self.codecs, 0)
         self._removers: list[Callable[[], None]] = []
         self.closed = False
@@ -72,16 +74,13 @@ class StreamFeed:
 
     def _sink(self, kind: str) -> Callable[[EncodedPacket], None]:
         def on_packet(packet: Any) -> None:
-            pts = int(packet.pts)
-            # off the network, not out of the jitter buffer (which holds audio back)
-            arrival = self.publisher.arrival_of(kind, pts) or self._now()
-            report = self.publisher.sender_reports.get(kind)
-            track = self.sync.tracks[kind]
-            if report is not None and (track.report is None or track.report.rtp != report.rtp):
-                track.update(report.ntp, report.rtp)
-            t, switched = self.sync.time_of(kind, pts, arrival)
+            placed = self.sync.place(kind, int(packet.pts))
             self.packets[kind] += 1
-            self.recorder.push_packet(self.stream_id, kind, packet, t, resync=switched)
+            if placed is None:  # the track's timing is unknown (never seen): place it now
+                self.unplaced += 1
+                self.recorder.push_packet(self.stream_id, kind, packet, self._now())
+            else:
+                self.recorder.push_packet(self.stream_id, kind, packet, placed.t, placed.media)
 
         return on_packet
 
@@ -100,4 +99,4 @@ class StreamFeed:
         self.recorder.remove_stream(self.stream_id)
 
     def stats(self) -> dict[str, Any]:
-        return {"packets": dict(self.packets), "unsynced": self.sync.unsynced_packets}
+        return {"packets": dict(self.packets), "unplaced": self.unplaced, **self.sync.stats()}

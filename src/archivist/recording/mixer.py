@@ -1,12 +1,15 @@
 """Audio mixer: every stream resampled to 48 kHz stereo float, summed, limited.
 
-Each stream has a timeline in recording samples. A frame is placed where the previous one
-ended (so arrival jitter never adds clicks or gaps); only when the frame's timestamp is more
-than ``resync_tolerance`` away from that point (a gap in the stream, a clock step) is the stream
-re-anchored to its timestamp, with silence filling a gap. Nobody speaking is digital silence.
-Live timestamps come from RTP (:mod:`archivist.recording.sync`), which has no arrival jitter, so
-the tolerance is one Opus frame (20 ms): a stream never drifts further than that from its place,
-which keeps it within the 40 ms lip-sync budget together with the video's frame snapping.
+Each stream has a timeline in recording samples, and each frame comes with its place on it
+(from RTP timestamps through :mod:`archivist.recording.sync`) and, for live streams, its
+timestamp on the stream's own media timeline. A frame that directly follows the previous one
+in media time is glued to it, so the sound is continuous; when the place the clock gives drifts
+away from the glued one (a sender whose audio clock runs off its wall clock, a sync correction),
+the stream is slewed back: the frame is stretched or squeezed by at most ``slew`` (1 %, about a
+sixth of a semitone, inaudible on voices), so sync is restored without a click and kept within
+a millisecond. A frame that does not follow (a lost packet, a sender that paused) or that is
+more than ``max_slew_error`` off is placed exactly where the clock says, silence filling a gap.
+Nobody speaking is digital silence.
 
 The limiter never lets a sample reach full scale: a block gain follows the block peak (attack
 within the block, slow release), then a soft knee bends anything above ``knee`` smoothly towards
@@ -28,6 +31,8 @@ log = logs.get(__name__)
 
 SAMPLE_RATE = 48000
 LAYOUT = "stereo"
+SLEW_GAIN = 0.2
+"""Part of a stream's sync error taken back per frame (bounded by the mixer's ``slew``)."""
 CHANNELS = 2
 Samples = npt.NDArray[np.float32]
 
@@ -85,6 +90,16 @@ class Limiter:
         return out.astype(np.float32, copy=False)
 
 
+def stretch(data: Samples, length: int) -> Samples:
+    """``data`` (channels x n) resampled to ``length`` samples by linear interpolation."""
+    n = int(data.shape[1])
+    if length == n:
+        return data
+    x = np.linspace(0.0, n - 1, length)
+    xp = np.arange(n, dtype=np.float64)
+    return np.stack([np.interp(x, xp, channel) for channel in data]).astype(np.float32)
+
+
 @dataclass
 class _Track:
     stream_id: str
@@ -92,8 +107,10 @@ class _Track:
     resampler_key: tuple[str, str, int] | None = None
     buf: Samples = field(default_factory=lambda: np.zeros((CHANNELS, 0), dtype=np.float32))
     buf_start: int = 0  # recording sample index of buf[:, 0]
-    next_pos: int | None = None  # where the next frame goes
+    next_pos: int | None = None  # where the next frame goes if it follows the previous one
+    next_media: int | None = None  # the media timestamp of a frame that follows the previous one
     resyncs: int = 0
+    slewed_samples: int = 0
     dropped_samples: int = 0
 
     @property
@@ -106,11 +123,13 @@ class AudioMixer:
 
     def __init__(
         self,
-        resync_tolerance_s: float = 0.02,
+        max_slew_error_s: float = 0.1,
+        slew: float = 0.01,
         max_buffer_s: float = 10.0,
         limiter: Limiter | None = None,
     ) -> None:
-        self.resync_tolerance = round(resync_tolerance_s * SAMPLE_RATE)
+        self.max_slew_error = round(max_slew_error_s * SAMPLE_RATE)
+        self.slew = slew
         self.max_buffer = round(max_buffer_s * SAMPLE_RATE)
         self.limiter = limiter or Limiter()
         self._tracks: dict[str, _Track] = {}
@@ -139,27 +158,47 @@ class AudioMixer:
         out = np.concatenate(chunks, axis=1) if len(chunks) > 1 else chunks[0]
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def offer(self, stream_id: str, frame: Any, position: int, resync: bool = False) -> None:
-        """Add a decoded frame whose first sample plays at recording sample ``position``.
-        ``resync``: the stream's timestamps changed reference; place it exactly there."""
+    def offer(self, stream_id: str, frame: Any, position: int, media: int | None = None) -> None:
+        """Add a decoded frame whose first sample plays at recording sample ``position``;
+        ``media``: its timestamp on the stream's media timeline, in 48 kHz samples (None:
+        unknown; then a frame follows the previous one when it is placed within slewing reach)."""
         track = self._tracks.get(stream_id)
         if track is None:
             return
-        self.offer_samples(stream_id, self._resample(track, frame), position, resync)
+        self.offer_samples(stream_id, self._resample(track, frame), position, media)
 
-    def offer_samples(self, stream_id: str, data: Samples, position: int, resync: bool = False) -> None:
+    def offer_samples(self, stream_id: str, data: Samples, position: int, media: int | None = None) -> None:
         """Add 48 kHz stereo float samples, shape ``(2, n)``, starting at ``position``."""
         track = self._tracks.get(stream_id)
         if track is None or data.shape[1] == 0:
             return
+        n = int(data.shape[1])
         if track.next_pos is None:
-            track.next_pos = position
-        elif abs(position - track.next_pos) > self.resync_tolerance or (resync and position != track.next_pos):
-            track.resyncs += 1
-            log.debug("audio_resync", stream_id=stream_id, jump=position - track.next_pos)
-            track.next_pos = position
-        pos = track.next_pos
-        track.next_pos = pos + data.shape[1]
+            pos = position
+        else:
+            error = position - track.next_pos
+            if media is not None and track.next_media is not None:
+                follows = abs(media - track.next_media) <= 1
+            else:
+                follows = media is None and track.next_media is None
+            if follows and abs(error) <= self.max_slew_error:
+                pos = track.next_pos
+                if error:
+                    limit = max(1, int(n * self.slew))
+                    change = min(limit, max(1, round(abs(error) * SLEW_GAIN)))
+                    data = stretch(data, n + (change if error > 0 else -change))
+                    track.slewed_samples += change
+            else:
+                pos = position
+                # a gap in the media (a lost packet) lands where the glue puts it; anything else
+                # is a re-placement
+                glued = track.next_pos + (media - track.next_media) if media is not None and \
+                    track.next_media is not None else track.next_pos
+                if abs(position - glued) > 1:
+                    track.resyncs += 1
+                    log.debug("audio re-placed", stream_id=stream_id, jump=position - glued)
+        track.next_pos = pos + int(data.shape[1])
+        track.next_media = media + n if media is not None else None
         if pos < self._consumed:  # already mixed: keep only the part still to come
             cut = self._consumed - pos
             track.dropped_samples += min(cut, data.shape[1])
@@ -205,5 +244,6 @@ class AudioMixer:
         return {
             "sources": len(self._tracks),
             "resyncs": sum(t.resyncs for t in self._tracks.values()),
+            "slewed_samples": sum(t.slewed_samples for t in self._tracks.values()),
             "dropped_samples": sum(t.dropped_samples for t in self._tracks.values()),
         }

@@ -93,11 +93,13 @@ class RecordingPipeline:
             return
         self.compositor.offer(stream_id, frame, stream.video_clock.map(t))
 
-    def push_audio(self, stream_id: str, frame: Any, t: float, resync: bool = False) -> None:
+    def push_audio(self, stream_id: str, frame: Any, t: float, media: int | None = None) -> None:
+        """A decoded audio frame whose first sample plays at ``t``; ``media``: its timestamp on
+        the stream's media timeline in 48 kHz samples, when known (see the mixer)."""
         stream = self._streams.get(stream_id)
         if stream is None or not stream.has_audio or self.mixer is None:
             return
-        self.mixer.offer(stream_id, frame, self.clock.sample_at(t), resync)
+        self.mixer.offer(stream_id, frame, self.clock.sample_at(t), media)
 
     # -- output ------------------------------------------------------------------------------
     def _apply_removals(self, until: float) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from archivist import logs
+from archivist.media.timing import WindowMin
 from archivist.recording.decoder import TrackDecoder
 from archivist.recording.encoder import AudioSettings, VideoSettings
 from archivist.recording.finalize import RecordingResult, finalize_file
@@ -47,7 +48,8 @@ class RecordingOptions:
     preset: str | None = None  # libx264 preset; None picks by resolution
     keyframe_interval_s: float = 2.0
     encoder_threads: int = 1
-    latency_s: float = 0.25  # how far behind the wall clock the output runs
+    latency_s: float = 0.25  # how far behind the wall clock the output runs, at least
+    max_latency_s: float = 1.5  # ... and at most, when media comes late (a loaded machine)
     fragment_s: float = 0.25  # at most this much is lost if the process is killed
     worker_nice: int = 10  # the worker thread's nice value (see ``lower_thread_priority``)
     max_pending_video: int = 240  # inbox bounds (frames), beyond which new frames are dropped
@@ -74,6 +76,12 @@ class RecordingOptions:
 
 
 _Kind = Literal["add", "remove", "video", "audio", "packet"]
+
+LATENESS_WINDOW_S = 10.0
+"""How long a late packet keeps the recorder's latency up."""
+LATENESS_MARGIN = 0.05
+LATENCY_DECAY = 0.05
+"""Seconds of latency given back per second once media comes in time again."""
 
 
 def lower_thread_priority(nice: int) -> None:
@@ -154,6 +162,10 @@ class ComposedRecorder:
         self._result: RecordingResult | None = None
         self.t0: float | None = None
         self.stats: dict[str, Any] = {}
+        self._lateness = WindowMin(LATENESS_WINDOW_S)  # worker thread only
+        self.latency = self.options.latency_s
+        """How far behind the wall clock the worker renders now (it follows late media)."""
+        self.max_latency = self.latency
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -192,14 +204,14 @@ class ComposedRecorder:
         """Queue a decoded ``av.AudioFrame`` whose first sample plays at ``t``."""
         return self._put("audio", stream_id, frame, t)
 
-    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, resync: bool = False) -> bool:
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, media: int | None = None) -> bool:
         """Queue an encoded packet of ``kind`` ("audio"/"video") captured at ``t``; the worker
         decodes it (never the event loop). Counted against the inbox bound of its kind.
-        ``resync``: the stream's timestamps changed reference (audio is placed exactly at ``t``
-        rather than glued to the previous packet)."""
+        ``media``: the packet's timestamp on its track's own timeline (RTP ticks; for Opus,
+        48 kHz samples), which tells the mixer whether audio follows on without a gap."""
         if kind not in ("audio", "video"):
             raise ValueError(f"unknown kind {kind!r}")
-        return self._put("packet", stream_id, (kind, packet, resync), t)
+        return self._put("packet", stream_id, (kind, packet, media), t)
 
     def _put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
         if self._state not in ("new", "running"):
@@ -289,7 +301,10 @@ class ComposedRecorder:
             self._loop.call_soon_threadsafe(self._on_error, exc)
 
     def _drain(self, pipeline: RecordingPipeline) -> None:
+        now = self._now()
         for kind, sid, payload, t in self._inbox.take():
+            if kind in ("packet", "video", "audio"):
+                self._lateness.observe(now, t - now)  # a minimum of (t - now): the latest item
             if kind == "packet":
                 self._decode(pipeline, sid, payload[0], payload[1], t, payload[2])
             elif kind == "video":
@@ -318,17 +333,36 @@ class ComposedRecorder:
             loop.call_soon_threadsafe(callback, stream_id)
 
     def _decode(
-        self, pipeline: RecordingPipeline, stream_id: str, media: str, packet: Any, t: float, resync: bool
+        self, pipeline: RecordingPipeline, stream_id: str, kind: str, packet: Any, t: float, media: int | None
     ) -> None:
-        decoder = self._decoders.get((stream_id, media))
+        decoder = self._decoders.get((stream_id, kind))
         if decoder is None:
             return
         for frame in decoder.decode(packet):
-            if media == "video":
+            if kind == "video":
                 pipeline.push_video(stream_id, frame, t)
             else:
-                pipeline.push_audio(stream_id, frame, t, resync)
-                resync = False
+                # the frame's sound entered the sender's encoder its look-ahead earlier
+                pipeline.push_audio(stream_id, frame, t - decoder.delay, media)
+                t += frame.samples / frame.sample_rate
+                media = media + frame.samples if media is not None else None
+
+    def _follow_lateness(self, elapsed: float) -> float:
+        """How far behind the wall clock to render now: enough for the latest media of the last
+        ten seconds to have arrived before its instant is rendered (a loaded machine, a slow
+        network delay it), between ``latency_s`` and ``max_latency_s``; it comes down slowly."""
+        latest = self._lateness.value
+        late = -latest if latest is not None else 0.0
+        opts = self.options
+        needed = max(opts.latency_s, min(opts.max_latency_s, late + LATENESS_MARGIN))
+        if needed > self.latency:
+            if needed > self.max_latency + LATENESS_MARGIN:
+                log.info("recorder latency raised", path=str(self.path), latency_ms=round(needed * 1000))
+            self.latency = needed
+        else:
+            self.latency = max(needed, self.latency - elapsed * LATENCY_DECAY)
+        self.max_latency = max(self.max_latency, self.latency)
+        return self.latency
 
     def _run(self) -> None:
         assert self.t0 is not None
@@ -345,11 +379,17 @@ class ComposedRecorder:
             return
         self._signal(self._started)
         period = 1.0 / self.options.fps
-        latency = self.options.latency_s
         try:
             while self._stop_at is None:
                 self._drain(pipeline)
-                pipeline.render_until(self._now() - latency)
+                pipeline.render_until(self._now() - self._follow_lateness(period / 2))
+                self._wake.wait(period / 2)
+                self._wake.clear()
+            # what was captured before the stop is still on its way for up to the latency: wait
+            # for it (not when closing down), so the file ends with the sound and picture of its
+            # last moments rather than silence
+            while not self._abort and self._now() - self.latency < self._stop_at:
+                self._drain(pipeline)
                 self._wake.wait(period / 2)
                 self._wake.clear()
             self._drain(pipeline)
@@ -358,6 +398,7 @@ class ComposedRecorder:
             self._decoder_stats.update({f"{sid}/{media}": d.stats() for (sid, media), d in self._decoders.items()})
             self.stats["decoders"] = self._decoder_stats
             self.stats["inbox_dropped"] = self.dropped
+            self.stats["latency_ms"] = {"final": round(self.latency * 1000), "max": round(self.max_latency * 1000)}
         except BaseException as exc:
             pipeline.abort()
             self._report_error(exc)

@@ -1,131 +1,173 @@
-"""Lip sync: every packet of a live stream mapped onto our one monotonic clock.
+"""Lip sync: every packet of a recorded stream placed on the recording's clock.
 
-A publisher stamps each track with RTP timestamps on a clock of its own (random start, 90 kHz
-video, 48 kHz audio) and, in its RTCP sender reports, says which wall-clock instant (NTP) an
-RTP timestamp was captured or sent at. Audio and video of one publisher share that wall clock,
-so mapping both through it keeps them in sync whatever our receive path adds to one of them
-(the audio jitter buffer alone adds ~80 ms).
+A publisher's audio and video each carry RTP timestamps on a clock of their own; its RTCP sender
+reports tie both to one wall clock (``media/timing.py`` keeps, per track, the report intercept
+``ntp - rtp/rate`` and the arrival intercept ``arrival - rtp/rate`` from the moment the track is
+published). A :class:`StreamSync` turns one stream's timestamps into instants on our monotonic
+clock, the clock the recording's output grid is laid on (``recording/clock.py``):
 
-* :class:`TrackClock` turns one track's RTP timestamps into sender-NTP seconds, from its
-  latest sender report (32-bit wrap handled). Before the first report it anchors the RTP
-  timeline at the first packet's arrival, which keeps the track continuous but not in sync.
-* :class:`SenderClock` turns sender-NTP seconds into our monotonic clock with one offset per
-  publisher: the smallest ``arrival - ntp`` seen over a sliding window (the least-delayed
-  packet of either track is the best estimate of the clock difference plus the fixed transit;
-  the window follows drift between the two clocks).
+* **Synced** (the track has sender reports): ``rtp/rate + report intercept + offset``, with one
+  ``offset`` (our clock minus the sender's wall clock) for both tracks, so audio and video keep
+  the relation their sender reports give them, whatever our receive path adds to either.
+* **Before the track's first report** (Chromium sends its first audio report ~2.2 s after it
+  starts publishing, video after 0.5 s): ``rtp/rate + arrival intercept - packet duration`` (an
+  audio packet leaves its sender no earlier than its last sample is captured; a video frame is
+  stamped at capture). The ``offset`` is first taken when a report arrives so that the synced
+  track stays exactly where the arrival placed it; the other track then moves to its true place
+  (a few milliseconds, which the mixer slews without a click).
+* The ``offset`` is held: it is the least ``arrival - pts/rate - packet duration - report
+  intercept`` of the tracks when first taken and moves only when that estimate has moved by more
+  than ``REANCHOR_S`` (clock drift, a route change), so a recording does not carry the jitter of
+  which packet happened to be the least delayed.
+* **On the grid**: the output is a 30 fps grid and a frame is shown at the nearest tick. A
+  stream whose frames sit near the middle between two ticks would flip between them from frame
+  to frame (an offset that jumps by a frame); instead the whole stream, audio with it, is shifted
+  by at most half a frame so its frames land on ticks (``shift``), and the shift follows the
+  frames' phase with hysteresis (re-centred only past ``RECENTRE``). Streams of other frame
+  rates, whose frames cannot all land on ticks, are left as they are.
+
+Every estimate it reads was gathered from the first packet the track sent, so the same stream
+gives the same placement whichever archive records it and whenever the archive starts.
 
 Pure arithmetic, no I/O: called on the event loop for every packet.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import cmath
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-RTP_MOD = 1 << 32
-HALF = 1 << 31
+from archivist.media.timing import TrackTiming
 
-OFFSET_WINDOW_S = 10.0
-"""How long an ``arrival - ntp`` sample counts towards the offset's minimum."""
+REANCHOR_S = 0.030
+"""How far the offset estimate may move before the held offset follows it."""
+PHASE_ALPHA = 0.05
+"""Weight of one frame in the running mean of the frames' phase (~20 frames)."""
+RECENTRE = 0.2
+"""Re-centre the frames on the grid when their mean phase is this far (in frames) off a tick."""
+COHERENT = 0.5
+"""The frames' phases must agree this much (mean resultant length) to be locked to the grid."""
 
 
-def rtp_delta(rtp: int, ref: int) -> int:
-    """Signed distance ``rtp - ref`` in RTP ticks, across the 32-bit wrap."""
-    return (rtp - ref + HALF) % RTP_MOD - HALF
+def grid_residual(position: float) -> float:
+    """Distance, in ticks, from ``position`` (in ticks) to the nearest tick: [-0.5, 0.5)."""
+    return (position + 0.5) % 1.0 - 0.5
 
 
 @dataclass(frozen=True)
-class Report:
-    ntp: float  # sender wall clock, seconds
-    rtp: int
-
-
-class TrackClock:
-    """One track's RTP timestamps -> sender-NTP seconds (or arrival-anchored seconds)."""
-
-    def __init__(self, clock_rate: int) -> None:
-        if clock_rate <= 0:
-            raise ValueError("clock rate must be positive")
-        self.clock_rate = clock_rate
-        self.report: Report | None = None
-        self._anchor: tuple[int, float] | None = None  # (rtp, local arrival) of the first packet
-        self.fallback_pending = False
-        """Packets were placed by the arrival fallback and none by reports since."""
-
-    @property
-    def synced(self) -> bool:
-        return self.report is not None
-
-    def update(self, ntp: float, rtp: int) -> None:
-        self.report = Report(ntp, rtp)
-
-    def ntp_of(self, rtp: int) -> float | None:
-        """The sender's wall-clock instant of ``rtp``; None before any sender report."""
-        if self.report is None:
-            return None
-        return self.report.ntp + rtp_delta(rtp, self.report.rtp) / self.clock_rate
-
-    def anchored(self, rtp: int, arrival: float) -> float:
-        """Fallback without reports: the first packet's arrival plus RTP progression."""
-        self.fallback_pending = True
-        if self._anchor is None:
-            self._anchor = (rtp, arrival)
-        ref_rtp, ref_t = self._anchor
-        return ref_t + rtp_delta(rtp, ref_rtp) / self.clock_rate
-
-
-class SenderClock:
-    """Sender-NTP seconds -> our clock, one offset for all tracks of one publisher."""
-
-    def __init__(self, window_s: float = OFFSET_WINDOW_S) -> None:
-        self.window_s = window_s
-        self._samples: deque[tuple[float, float]] = deque()  # (arrival, offset), offsets increasing
-
-    @property
-    def ready(self) -> bool:
-        return bool(self._samples)
-
-    def observe(self, ntp: float, arrival: float) -> None:
-        """A packet captured at sender instant ``ntp`` reached us at ``arrival``."""
-        offset = arrival - ntp
-        samples = self._samples
-        while samples and samples[-1][1] >= offset:  # monotonic deque: sliding-window minimum
-            samples.pop()
-        samples.append((arrival, offset))
-        while samples[0][0] < arrival - self.window_s and len(samples) > 1:
-            samples.popleft()
-
-    @property
-    def offset(self) -> float:
-        if not self._samples:
-            raise RuntimeError("no packet observed yet")
-        return self._samples[0][1]
-
-    def to_local(self, ntp: float) -> float:
-        return ntp + self.offset
+class Placement:
+    t: float
+    """The instant on our clock (seconds) of the packet's first sample or frame."""
+    media: int | None
+    """The packet's timestamp on the track's unwrapped RTP timeline (None: unknown)."""
 
 
 class StreamSync:
-    """Both tracks of one published stream: ``time_of(kind, rtp, arrival)`` on our clock."""
+    def __init__(
+        self,
+        timings: Mapping[str, TrackTiming],
+        t0: float,
+        fps: int = 30,
+        *,
+        reanchor_s: float = REANCHOR_S,
+    ) -> None:
+        self.timings = dict(timings)
+        self.t0 = t0
+        self.fps = fps
+        self.reanchor_s = reanchor_s
+        self.offset: float | None = None
+        """Our clock minus the sender's wall clock, held (None before any sender report)."""
+        self.shift = 0.0
+        """Seconds every track of the stream is moved by, to put its frames on ticks."""
+        self._phase: complex | None = None  # running mean of e^(2 pi i residual); None: not locked
+        self.unsynced = 0
+        self.corrections: dict[str, float] = {}
+        """Per track: synced place minus the arrival estimate at its first synced packet."""
+        self.reanchors = 0
+        self.recentres = 0
 
-    def __init__(self, clock_rates: dict[str, int], window_s: float = OFFSET_WINDOW_S) -> None:
-        self.tracks = {kind: TrackClock(rate) for kind, rate in clock_rates.items()}
-        self.sender = SenderClock(window_s)
-        self.unsynced_packets = 0
+    # ---- placement -----------------------------------------------------------------------------
+    def place(self, kind: str, pts: int) -> Placement | None:
+        """Where the packet of ``kind`` with receiver timestamp ``pts`` goes on our clock; None
+        when the track's timing is not known yet (its receiver has not mapped a frame)."""
+        timing = self.timings[kind]
+        media = timing.extended_pts(pts)
+        if media is None:
+            return None
+        raw = self._raw(timing, media)
+        if raw is None:
+            return None
+        if self.offset is None or timing.report_intercept is None:
+            self.unsynced += 1
+        if self._phase is None:
+            self._lock()
+        if kind == "video" and self._phase is not None:
+            self._follow_phase(raw)
+        return Placement(raw + self.shift, media)
 
-    def sender_report(self, kind: str, ntp: float, rtp: int) -> None:
-        track = self.tracks.get(kind)
-        if track is not None:
-            track.update(ntp, rtp)
+    def _raw(self, timing: TrackTiming, media: int) -> float | None:
+        """The instant before the grid shift: synced through the held offset, or by arrival."""
+        base = media / timing.clock_rate
+        offset = self._offset()
+        report = timing.report_intercept
+        arrival = timing.arrival_intercept
+        if report is not None and offset is not None:
+            if timing.kind not in self.corrections and arrival is not None:
+                # how far the arrival estimate was from the synced place (a diagnostic)
+                self.corrections[timing.kind] = report + offset - (arrival - timing.packet_duration)
+            return base + report + offset
+        if arrival is None:
+            return None
+        return base + arrival - timing.packet_duration
 
-    def time_of(self, kind: str, rtp: int, arrival: float) -> tuple[float, bool]:
-        """The packet's instant on our clock, and whether the track's mapping just changed
-        reference (from arrival-anchored to sender-report-synced: a jump to be taken as is)."""
-        track = self.tracks[kind]
-        ntp = track.ntp_of(rtp)
-        if ntp is None:
-            self.unsynced_packets += 1
-            return track.anchored(rtp, arrival), False
-        self.sender.observe(ntp, arrival)
-        switched, track.fallback_pending = track.fallback_pending, False
-        return self.sender.to_local(ntp), switched
+    def _offset(self) -> float | None:
+        estimates = [
+            arrival - t.packet_duration - report
+            for t in self.timings.values()
+            if (arrival := t.arrival_intercept) is not None and (report := t.report_intercept) is not None
+        ]
+        if estimates:
+            current = min(estimates)
+            if self.offset is None:
+                self.offset = current
+            elif abs(current - self.offset) > self.reanchor_s:
+                self.offset = current
+                self.reanchors += 1
+        return self.offset
+
+    # ---- the grid --------------------------------------------------------------------------
+    def _lock(self) -> None:
+        """Put the stream's latest video frame on a tick (before any packet is placed, when the
+        stream already sends video: then audio starts shifted too)."""
+        video = self.timings.get("video")
+        latest = video.latest if video is not None else None
+        if video is None or latest is None:
+            return
+        raw = self._raw(video, latest)
+        if raw is None:
+            return
+        self.shift = -grid_residual((raw - self.t0) * self.fps) / self.fps
+        self._phase = complex(1.0, 0.0)
+
+    def _follow_phase(self, raw: float) -> None:
+        assert self._phase is not None
+        residual = grid_residual((raw + self.shift - self.t0) * self.fps)
+        self._phase = (1 - PHASE_ALPHA) * self._phase + PHASE_ALPHA * cmath.exp(2j * math.pi * residual)
+        strength = abs(self._phase)
+        mean = cmath.phase(self._phase) / (2 * math.pi)
+        if strength >= COHERENT and abs(mean) > RECENTRE:
+            self.shift -= mean / self.fps
+            self._phase = complex(strength, 0.0)
+            self.recentres += 1
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "synced": self.offset is not None,
+            "unsynced_packets": self.unsynced,
+            "reanchors": self.reanchors,
+            "recentres": self.recentres,
+            "shift_ms": round(self.shift * 1000, 1),
+            "correction_ms": {kind: round(c * 1000, 1) for kind, c in self.corrections.items()},
+        }
