@@ -22,5 +22,6 @@ async def health(request: Request) -> JSONResponse:
         "connections": sum(len(r.connections) for r in rooms),
         "streams": sum(len(r.streams()) for r in rooms),
         "recordings": svc.launcher.active_count,
+        "recordingsBehind": svc.launcher.behind(),
         "loopLagMs": svc.monitor.stats(),
     })

@@ -30,7 +30,10 @@ log = logs.get(__name__)
 
 # Black in BT.601 limited range, also the colour of letterbox bars.
 BACKGROUND_YUV: tuple[int, int, int] = (16, 128, 128)
-MAX_PENDING_FRAMES = 120  # per stream: 4 s at 30 fps, enough for any sane latency
+MAX_PENDING_FRAMES = 60  # per stream: 2 s at 30 fps, more than the recorder's largest latency
+MAX_PENDING_BYTES = 24 * 1024 * 1024
+"""Decoded frames a stream may hold waiting for their tick (a 1080p frame is 3 MB): beyond it the
+oldest is dropped, so a recorder that falls behind shows fewer pictures instead of growing."""
 
 Plane = npt.NDArray[np.uint8]
 
@@ -40,7 +43,7 @@ class _Source:
     stream_id: str
     joined_at: float
     order: int
-    pending: deque[tuple[float, Any]] = field(default_factory=lambda: deque(maxlen=MAX_PENDING_FRAMES))
+    pending: deque[tuple[float, Any]] = field(default_factory=deque)
     current: Any = None  # av.VideoFrame on screen
     serial: int = 0  # bumps whenever ``current`` changes
     scaled_key: tuple[int, Rect] | None = None
@@ -108,7 +111,10 @@ class Compositor:
         src = self._sources.get(stream_id)
         if src is None:
             return
-        if len(src.pending) == src.pending.maxlen:
+        frame_bytes = max(1, int(frame.width) * int(frame.height) * 3 // 2)
+        keep = max(2, min(MAX_PENDING_FRAMES, MAX_PENDING_BYTES // frame_bytes))
+        while len(src.pending) >= keep:
+            src.pending.popleft()
             src.dropped += 1
         src.pending.append((t, frame))
 

@@ -85,6 +85,10 @@ class InServerLauncher:
     def active_count(self) -> int:
         return len(self._active)
 
+    def behind(self) -> dict[str, float]:
+        """Archive id -> seconds its picture is behind, for the recorders that cannot keep up."""
+        return {aid: round(rec.recorder.behind_s, 2) for aid, rec in self._active.items() if rec.recorder.degraded}
+
     # ---- RecorderLauncher --------------------------------------------------------------------
     async def start(self, archive: Archive) -> None:
         if archive.id in self._active:

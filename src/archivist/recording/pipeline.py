@@ -28,6 +28,11 @@ from archivist.recording.muxer import FragmentedMp4Writer
 log = logs.get(__name__)
 
 
+MAX_VIDEO_BEHIND_S = 1.0
+"""When video rendering falls this far behind the instant it is asked to reach (the machine
+cannot keep up), it skips to the newest picture: a lower frame rate, never lost sound."""
+
+
 @dataclass
 class _Stream:
     stream_id: str
@@ -35,6 +40,8 @@ class _Stream:
     has_video: bool
     video_clock: StreamTimeline
     removed_at: float | None = None
+    left_audio: bool = False
+    left_video: bool = False
 
 
 class RecordingPipeline:
@@ -58,6 +65,10 @@ class RecordingPipeline:
         self._tick = 0  # next video tick to encode
         self._audio_block = 0  # next AAC block to encode
         self._finished = False
+        self._max_behind_ticks = max(1, round(MAX_VIDEO_BEHIND_S * fps))
+        self.skipped_ticks = 0
+        self.video_behind_s = 0.0
+        """How far the video was behind the last instant it was asked to reach, before skipping."""
 
     # -- inputs (worker thread) ----------------------------------------------------------------
     def add_stream(self, stream_id: str, has_audio: bool, has_video: bool, t: float) -> None:
@@ -87,6 +98,21 @@ class RecordingPipeline:
             self.mixer.remove_source(stream_id)
         log.info("stream_removed", stream_id=stream_id)
 
+    def _leave(self, until: float, video: bool) -> None:
+        """Streams removed at or before ``until`` leave the picture (``video``) or the mix; a
+        stream is forgotten once it has left both (sound may be rendered ahead of the picture)."""
+        for stream in [s for s in self._streams.values() if s.removed_at is not None and s.removed_at <= until]:
+            if video and not stream.left_video:
+                stream.left_video = True
+                if self.compositor is not None:
+                    self.compositor.remove_source(stream.stream_id)
+            elif not video and not stream.left_audio:
+                stream.left_audio = True
+                if self.mixer is not None:
+                    self.mixer.remove_source(stream.stream_id)
+            if (stream.left_video or self.compositor is None) and (stream.left_audio or self.mixer is None):
+                self._drop(stream.stream_id)
+
     def push_video(self, stream_id: str, frame: Any, t: float) -> None:
         stream = self._streams.get(stream_id)
         if stream is None or not stream.has_video or self.compositor is None:
@@ -102,16 +128,11 @@ class RecordingPipeline:
         self.mixer.offer(stream_id, frame, self.clock.sample_at(t), media)
 
     # -- output ------------------------------------------------------------------------------
-    def _apply_removals(self, until: float) -> None:
-        for sid in [s.stream_id for s in self._streams.values()
-                    if s.removed_at is not None and s.removed_at <= until]:
-            self._drop(sid)
-
     def _video_tick(self) -> None:
         assert self.compositor is not None
         n = self._tick
         window = self.clock.tick_window_end(n)
-        self._apply_removals(self.clock.tick_time(n))
+        self._leave(self.clock.tick_time(n), video=True)
         self.compositor.advance(window)
         self.writer.write_video(self.compositor.render(), n)
         self._tick += 1
@@ -125,24 +146,34 @@ class RecordingPipeline:
     def _audio_one(self, count: int) -> None:
         assert self.mixer is not None
         start = AAC_PRIMING + self._audio_block * AAC_FRAME
-        self._apply_removals(self.clock.t0 + start / SAMPLE_RATE)
+        self._leave(self.clock.t0 + start / SAMPLE_RATE, video=False)
         self.writer.write_audio(self.mixer.mix(start, count), self._audio_block * AAC_FRAME)
         self._audio_block += 1
 
     def render_until(self, t: float) -> int:
-        """Encode everything due at or before shared-clock instant ``t``; returns ticks done."""
-        done = 0
-        if self.compositor is not None:
-            target = self.clock.ticks_before(t)
-            while self._tick < target:
-                if self.mixer is not None:
-                    self._audio_until(self.clock.sample_at(self.clock.tick_time(self._tick)))
-                self._video_tick()
-                done += 1
+        """Encode everything due at or before shared-clock instant ``t``; returns ticks done.
+        Sound first, all of it; the picture follows, skipping to the newest one when it has
+        fallen more than ``MAX_VIDEO_BEHIND_S`` behind ``t``."""
         if self.mixer is not None:
             self._audio_until(self.clock.sample_at(t))
         if self.compositor is None:
-            self._apply_removals(t)
+            self._leave(t, video=True)
+            return 0
+        return self._video_until(self.clock.ticks_before(t))
+
+    def _video_until(self, target: int) -> int:
+        behind = target - self._tick
+        self.video_behind_s = max(0, behind) / self.clock.fps
+        done = 0
+        if behind > self._max_behind_ticks:
+            if self._tick == 0:  # the video track starts at 0 whatever happens (no edit list)
+                self._video_tick()
+                done += 1
+            self.skipped_ticks += target - 1 - self._tick
+            self._tick = target - 1
+        while self._tick < target:
+            self._video_tick()
+            done += 1
         return done
 
     def finish(self, t_stop: float) -> None:
@@ -151,18 +182,14 @@ class RecordingPipeline:
             return
         self._finished = True
         try:
-            if self.compositor is not None:
-                ticks = self.clock.ticks_for_duration(t_stop)
-                while self._tick < ticks:
-                    if self.mixer is not None:
-                        self._audio_until(self.clock.sample_at(self.clock.tick_time(self._tick)))
-                    self._video_tick()
             if self.mixer is not None:
                 total = self.clock.samples_for_duration(t_stop)
                 self._audio_until(total)
                 rest = total - (AAC_PRIMING + self._audio_block * AAC_FRAME)
                 if rest > 0:
                     self._audio_one(rest)  # a short last frame: ends on the stop instant
+            if self.compositor is not None:
+                self._video_until(self.clock.ticks_for_duration(t_stop))
         except BaseException:
             self.writer.abort()
             raise
@@ -173,7 +200,8 @@ class RecordingPipeline:
         self.writer.abort()
 
     def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"video_ticks": self._tick, "audio_blocks": self._audio_block}
+        out: dict[str, Any] = {"video_ticks": self._tick, "audio_blocks": self._audio_block,
+                               "skipped_ticks": self.skipped_ticks}
         if self.compositor is not None:
             out["video"] = self.compositor.stats()
         if self.mixer is not None:

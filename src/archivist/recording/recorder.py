@@ -81,6 +81,8 @@ LATENESS_WINDOW_S = 10.0
 """How long a late packet keeps the recorder's latency up."""
 LATENESS_MARGIN = 0.05
 LATENCY_DECAY = 0.05
+CAUGHT_UP_S = 5.0
+"""A degraded recorder counts as caught up after this long without skipping a picture."""
 """Seconds of latency given back per second once media comes in time again."""
 
 
@@ -166,6 +168,12 @@ class ComposedRecorder:
         self.latency = self.options.latency_s
         """How far behind the wall clock the worker renders now (it follows late media)."""
         self.max_latency = self.latency
+        self.behind_s = 0.0
+        """How far the picture was behind when last rendered (set by the worker)."""
+        self.degraded = False
+        """The picture skips because the machine cannot keep up (set by the worker)."""
+        self._skipped_seen = 0
+        self._caught_up_at: float | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -347,6 +355,24 @@ class ComposedRecorder:
                 t += frame.samples / frame.sample_rate
                 media = media + frame.samples if media is not None else None
 
+    def _report_progress(self, pipeline: RecordingPipeline) -> None:
+        """Say when the machine cannot keep up (the picture skips) and when it caught up again."""
+        self.behind_s = pipeline.video_behind_s
+        now = self._now()
+        if pipeline.skipped_ticks > self._skipped_seen:
+            self._skipped_seen = pipeline.skipped_ticks
+            self._caught_up_at = None
+            if not self.degraded:
+                self.degraded = True
+                log.warning("recording behind real time: fewer pictures, all the sound", path=str(self.path),
+                            behind_s=round(self.behind_s, 2))
+        elif self.degraded:
+            if self._caught_up_at is None:
+                self._caught_up_at = now
+            elif now - self._caught_up_at >= CAUGHT_UP_S:
+                self.degraded = False
+                log.info("recording caught up", path=str(self.path), skipped_ticks=pipeline.skipped_ticks)
+
     def _follow_lateness(self, elapsed: float) -> float:
         """How far behind the wall clock to render now: enough for the latest media of the last
         ten seconds to have arrived before its instant is rendered (a loaded machine, a slow
@@ -383,6 +409,7 @@ class ComposedRecorder:
             while self._stop_at is None:
                 self._drain(pipeline)
                 pipeline.render_until(self._now() - self._follow_lateness(period / 2))
+                self._report_progress(pipeline)
                 self._wake.wait(period / 2)
                 self._wake.clear()
             # what was captured before the stop is still on its way for up to the latency: wait
