@@ -50,6 +50,8 @@ def audio_kept(path: Path) -> float:
         if not c.streams.audio:
             return 0.0
         chunks = [f.to_ndarray().astype(np.float32).mean(axis=0) for f in c.decode(audio=0)]
+    if not chunks:
+        return 0.0
     samples = np.concatenate(chunks)[48_000:]
     n = len(samples) // 480
     if n == 0:
