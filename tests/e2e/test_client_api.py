@@ -115,7 +115,7 @@ def test_publisher_destroy_removes_element_and_stops_tracks(open_page: Any) -> N
     assert p.eval("() => T.initPublisher({name: 'x'})") == {"ok": True}
     out = p.eval(
         """() => { const pub = T.publisher; const el = pub.element;
-                   const tracks = pub._mediaStream.getTracks();
+                   const tracks = [pub.getAudioSource(), pub.getVideoSource().track];
                    pub.destroy();
                    return {inDom: el.isConnected, states: tracks.map(t => t.readyState),
                            destroyed: T.has('publisher', 'destroyed')}; }"""
@@ -127,10 +127,10 @@ def test_publisher_without_video_and_toggles(open_page: Any) -> None:
     p = open_page()
     assert p.eval("() => T.initPublisher({videoSource: null})") == {"ok": True}
     out = p.eval(
-        """() => { const pub = T.publisher; const ms = pub._mediaStream;
-                   pub.publishAudio(false); const off = ms.getAudioTracks()[0].enabled;
-                   pub.publishAudio(true); const on = ms.getAudioTracks()[0].enabled;
-                   return {video: ms.getVideoTracks().length, audio: ms.getAudioTracks().length, off, on}; }"""
+        """() => { const pub = T.publisher; const audio = pub.getAudioSource();
+                   pub.publishAudio(false); const off = audio.enabled;
+                   pub.publishAudio(true); const on = audio.enabled;
+                   return {video: pub.getVideoSource().track ? 1 : 0, audio: audio ? 1 : 0, off, on}; }"""
     )
     assert out == {"video": 0, "audio": 1, "off": False, "on": True}
 

@@ -76,7 +76,7 @@ def test_two_publishers_see_each_other(live: E2EServer, open_page: Any) -> None:
         assert_frames_advance(page, other)
     # video senders keep resolution under congestion
     prefs = a.eval(
-        """() => T.publisher._pc.getSenders().filter(s => s.track && s.track.kind === 'video')
+        """() => T.publisherPc().getSenders().filter(s => s.track && s.track.kind === 'video')
                  .map(s => s.getParameters().degradationPreference)"""
     )
     assert prefs == ["maintain-resolution"]
@@ -182,11 +182,13 @@ def test_subscriber_role_cannot_publish(live: E2EServer, open_page: Any) -> None
     caps = s_info["capabilities"]
     assert caps["publish"] == 0 and caps["subscribe"] == 1, caps
     refused = s.publish()
-    assert refused["error"]["code"] == 1013 and refused["error"]["name"] == "OT_PERMISSION_DENIED", refused
-    # the server refuses too when the client does not check (403 -> 1013)
+    assert refused["error"]["code"] == 1500 and refused["error"]["name"] == "OT_PERMISSION_DENIED", refused
+    # the server refuses too when the client does not check (403 -> 1500 OT_PERMISSION_DENIED)
     s.eval("() => { T.session.capabilities.publish = 1; }")
-    refused = s.eval("() => new Promise(r => T.session.publish(T.publisher, (e) => r(e && {code: e.code})))")
-    assert refused == {"code": 1013}, refused
+    refused = s.eval(
+        "() => new Promise(r => T.session.publish(T.publisher, (e) => r(e && {code: e.code, name: e.name})))"
+    )
+    assert refused == {"code": 1500, "name": "OT_PERMISSION_DENIED"}, refused
     # ...and a subscriber can still watch
     wait_video(s, a_pub["streamId"], timeout=20)
 

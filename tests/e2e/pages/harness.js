@@ -3,9 +3,6 @@
 (function () {
   'use strict';
 
-  function conn(c) {
-    return c ? { connectionId: c.connectionId, data: c.data, creationTime: c.creationTime } : null;
-  }
   function strm(s) {
     return s ? {
       streamId: s.streamId, name: s.name, hasAudio: s.hasAudio, hasVideo: s.hasVideo,
@@ -42,6 +39,23 @@
     return T.events.some(function (e) {
       return e.source === source && e.type === type && (key === undefined || e[key] === value);
     });
+  };
+
+  // Every RTCPeerConnection the page makes (the library's are private): T.publisherPc() is the
+  // live one that sends, T.peerConnections all of them.
+  var NativePC = window.RTCPeerConnection;
+  T.peerConnections = [];
+  window.RTCPeerConnection = class extends NativePC {
+    constructor(cfg) {
+      super(cfg);
+      T.peerConnections.push(this);
+    }
+  };
+  T.publisherPc = function () {
+    return T.peerConnections.filter(function (pc) {
+      return pc.signalingState !== 'closed' &&
+        pc.getTransceivers().some(function (t) { return t.direction === 'sendonly'; });
+    }).pop() || null;
   };
 
   OT.on('exception', function (ev) {
@@ -85,6 +99,7 @@
       });
       sub.on('connected', function () { record('subscriber', 'connected', { streamId: streamId }); });
       sub.on('destroyed', function (ev) {
+        holder.destroyed = true;
         record('subscriber', 'destroyed', { streamId: streamId, reason: ev.reason });
       });
     });
@@ -231,7 +246,7 @@
       var v = sub.element && sub.element.querySelector('video');
       var q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
       out[id] = {
-        destroyed: sub._destroyed,
+        destroyed: !!sub._holder.destroyed,
         inDom: !!(sub.element && sub.element.isConnected),
         videoWidth: sub.videoWidth(),
         videoHeight: sub.videoHeight(),

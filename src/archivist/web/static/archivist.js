@@ -1,146 +1,32 @@
-/*!
- * archivist.js: the browser client of Archivist, shaped like OpenTok.js 2.2.
- *
- * Plain ES2018, no dependencies, no build step. Load it with
- *   <script src="https://your-archivist-host/static/archivist.js"></script>
- * and use the global `OT` (aliases: `Archivist`, and `TB` when nothing else defines it).
- *
- * It speaks the WebSocket signaling protocol of docs/protocol.md at /v2/signaling and sets up
- * one RTCPeerConnection per published stream and per subscription. The client always offers
- * (sendonly to publish, recvonly to subscribe) after ICE gathering completes (no trickle).
- */
-(function (global) {
-  'use strict';
-
-  var VERSION = '2.2.0-archivist.1';
-
-  // The script's own URL, used to derive the default signaling URL.
-  var SCRIPT_SRC = (function () {
-    try {
-      if (typeof document !== 'undefined' && document.currentScript && document.currentScript.src) {
-        return document.currentScript.src;
+(() => {
+  // src/archivist/web/src/config.js
+  var scriptUrl = null;
+  var config = {
+    /** Set by the entry point: document.currentScript.src (script tag) or import.meta.url (module). */
+    setScriptUrl(url) {
+      if (url) scriptUrl = String(url);
+    },
+    /** ws(s)://<host of the script>/v2/signaling (or of the page when the script URL is unusable). */
+    signalingUrl() {
+      const base = scriptUrl || (typeof location !== "undefined" ? location.href : null);
+      if (!base) return null;
+      let u;
+      try {
+        u = new URL(base);
+      } catch {
+        return null;
       }
-    } catch (e) { /* ignore */ }
-    return null;
-  })();
-
-  // ---------------------------------------------------------------------------------------------
-  // Small helpers
-  // ---------------------------------------------------------------------------------------------
-
-  var LOG_LEVELS = { NONE: 0, ERROR: 1, WARN: 2, INFO: 3, LOG: 4, DEBUG: 5 };
-  var logLevel = LOG_LEVELS.WARN;
-
-  function logAt(level, method, args) {
-    if (logLevel >= level && typeof console !== 'undefined' && console[method]) {
-      console[method].apply(console, ['[archivist]'].concat(Array.prototype.slice.call(args)));
+      if (u.protocol !== "http:" && u.protocol !== "https:") {
+        if (typeof location === "undefined" || !/^https?:$/.test(location.protocol)) return null;
+        u = new URL(location.href);
+      }
+      return `${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}/v2/signaling`;
     }
-  }
-  var log = {
-    error: function () { logAt(LOG_LEVELS.ERROR, 'error', arguments); },
-    warn: function () { logAt(LOG_LEVELS.WARN, 'warn', arguments); },
-    info: function () { logAt(LOG_LEVELS.INFO, 'info', arguments); },
-    debug: function () { logAt(LOG_LEVELS.DEBUG, 'debug', arguments); }
   };
 
-  var uidCounter = 0;
-  function uid(prefix) {
-    uidCounter += 1;
-    return prefix + '_' + Date.now().toString(36) + '_' + uidCounter;
-  }
-
-  function isFunction(x) { return typeof x === 'function'; }
-  function isObject(x) { return x !== null && typeof x === 'object'; }
-
-  function delay(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
-
-  function cssSize(v) {
-    if (v === undefined || v === null || v === '') return null;
-    if (typeof v === 'number' || /^\d+(\.\d+)?$/.test(String(v))) return v + 'px';
-    return String(v);
-  }
-
-  /**
-   * (targetElement, properties, completionHandler), each optional as in OpenTok.js: a function
-   * in any place is the handler, an object that is no element is the properties.
-   */
-  function optionalArgs(targetElement, properties, completionHandler) {
-    if (isFunction(targetElement)) {
-      completionHandler = targetElement;
-      targetElement = undefined;
-      properties = undefined;
-    } else if (isFunction(properties)) {
-      completionHandler = properties;
-      properties = undefined;
-    }
-    if (isObject(targetElement) && !resolveElement(targetElement) && properties === undefined) {
-      properties = targetElement;
-      targetElement = undefined;
-    }
-    return [targetElement, properties, completionHandler];
-  }
-
-  function resolveElement(target) {
-    if (target === undefined || target === null) return null;
-    if (typeof target === 'string') {
-      if (typeof document === 'undefined') return null;
-      return document.getElementById(target);
-    }
-    if (typeof HTMLElement !== 'undefined' && target instanceof HTMLElement) return target;
-    if (isObject(target) && target.nodeType === 1) return target;
-    return null;
-  }
-
-  // Places `el` relative to `target` following OpenTok's insertMode.
-  function insertElement(el, target, insertMode) {
-    var mode = insertMode || 'replace';
-    if (!target) {
-      if (typeof document !== 'undefined' && document.body) document.body.appendChild(el);
-      return;
-    }
-    switch (mode) {
-      case 'append':
-        target.appendChild(el);
-        break;
-      case 'before':
-        target.parentNode ? target.parentNode.insertBefore(el, target) : document.body.appendChild(el);
-        break;
-      case 'after':
-        if (target.parentNode) target.parentNode.insertBefore(el, target.nextSibling);
-        else document.body.appendChild(el);
-        break;
-      default: // 'replace'
-        if (target.parentNode) {
-          if (target.id && !el.id) {
-            var id = target.id;
-            target.removeAttribute('id');
-            el.id = id;
-          }
-          target.parentNode.replaceChild(el, target);
-        } else {
-          document.body.appendChild(el);
-        }
-    }
-  }
-
-  function removeElement(el) {
-    if (el && el.parentNode) el.parentNode.removeChild(el);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Errors
-  // ---------------------------------------------------------------------------------------------
-
-  /** An error as OpenTok.js hands it to completion handlers: {code, name, message}. */
-  function OTError(code, name, message) {
-    var e = new Error(message || name);
-    e.code = code;
-    e.name = name;
-    return e;
-  }
-
-  var ExceptionCodes = {
-    JS_EXCEPTION: 2000,
+  // src/archivist/web/src/errors.js
+  var ExceptionCodes = Object.freeze({
+    JS_EXCEPTION: 2e3,
     AUTHENTICATION_ERROR: 1004,
     INVALID_SESSION_ID: 1005,
     CONNECT_FAILED: 1006,
@@ -148,1706 +34,2853 @@
     CONNECTION_TIMEOUT: 1008,
     NOT_CONNECTED: 1010,
     INVALID_PARAMETER: 1011,
-    PEER_CONNECTION_NOT_CONNECTED: 1012,
-    PERMISSION_DENIED: 1013,
+    P2P_CONNECTION_FAILED: 1013,
+    API_RESPONSE_FAILURE: 1014,
+    PEER_CONNECTION_NOT_CONNECTED: 1015,
+    TERMS_OF_SERVICE_FAILURE: 1026,
+    CONNECTION_LIMIT_EXCEEDED: 1027,
+    SET_VIDEO_SOURCE_FAILURE: 1040,
+    INVALID_VIDEO_SOURCE: 1041,
     UNABLE_TO_PUBLISH: 1500,
-    UNABLE_TO_SIGNAL: 1510,
+    UNABLE_TO_SUBSCRIBE: 1501,
+    UNSUPPORTED_VIDEO_CODEC: 1502,
     UNABLE_TO_FORCE_DISCONNECT: 1520,
     UNABLE_TO_FORCE_UNPUBLISH: 1530,
-    UNABLE_TO_SUBSCRIBE: 1600,
+    UNABLE_TO_FORCE_MUTE: 1540,
+    PUBLISHER_ICE_WORKFLOW_FAILED: 1553,
+    SUBSCRIBER_ICE_WORKFLOW_FAILED: 1554,
+    STREAM_LIMIT_EXCEEDED: 1605,
     UNEXPECTED_SERVER_RESPONSE: 2001,
-    UNSUPPORTED_BROWSER: 2002
+    REPORT_ISSUE_ERROR: 2011,
+    GET_RTC_STATS_REPORT_NOT_SUPPORTED: 2031
+  });
+  var Errors = Object.freeze({
+    AUTHENTICATION_ERROR: "OT_AUTHENTICATION_ERROR",
+    CONNECT_FAILED: "OT_CONNECT_FAILED",
+    CONNECT_REJECTED: "OT_CONNECT_REJECTED",
+    CONNECTION_TIMEOUT: "OT_CONNECTION_TIMEOUT",
+    CONSTRAINTS_NOT_SATISFIED: "OT_CONSTRAINTS_NOT_SATISFIED",
+    CREATE_PEER_CONNECTION_FAILED: "OT_CREATE_PEER_CONNECTION_FAILED",
+    DISCONNECTED: "OT_DISCONNECTED",
+    HARDWARE_UNAVAILABLE: "OT_HARDWARE_UNAVAILABLE",
+    ICE_WORKFLOW_FAILED: "OT_ICE_WORKFLOW_FAILED",
+    INVALID_AUDIO_OUTPUT_SOURCE: "OT_INVALID_AUDIO_OUTPUT_SOURCE",
+    INVALID_PARAMETER: "OT_INVALID_PARAMETER",
+    INVALID_SESSION_ID: "OT_INVALID_SESSION_ID",
+    INVALID_VIDEO_SOURCE: "OT_INVALID_VIDEO_SOURCE",
+    MEDIA_ENDED: "OT_MEDIA_ENDED",
+    NO_DEVICES_FOUND: "OT_NO_DEVICES_FOUND",
+    NO_VALID_CONSTRAINTS: "OT_NO_VALID_CONSTRAINTS",
+    NOT_CONNECTED: "OT_NOT_CONNECTED",
+    NOT_FOUND: "OT_NOT_FOUND",
+    NOT_SUPPORTED: "OT_NOT_SUPPORTED",
+    PERMISSION_DENIED: "OT_PERMISSION_DENIED",
+    RATE_LIMIT_EXCEEDED: "OT_RATE_LIMIT_EXCEEDED",
+    SCREEN_SHARING_NOT_SUPPORTED: "OT_SCREEN_SHARING_NOT_SUPPORTED",
+    SET_REMOTE_DESCRIPTION_FAILED: "OT_SET_REMOTE_DESCRIPTION_FAILED",
+    SET_VIDEO_SOURCE_FAILURE: "OT_SET_VIDEO_SOURCE_FAILURE",
+    STREAM_CREATE_FAILED: "OT_STREAM_CREATE_FAILED",
+    STREAM_DESTROYED: "OT_STREAM_DESTROYED",
+    STREAM_NOT_FOUND: "OT_STREAM_NOT_FOUND",
+    TIMEOUT: "OT_TIMEOUT",
+    UNABLE_TO_CAPTURE_MEDIA: "OT_UNABLE_TO_CAPTURE_MEDIA",
+    UNABLE_TO_CAPTURE_SCREEN: "OT_UNABLE_TO_CAPTURE_SCREEN",
+    UNABLE_TO_SUBSCRIBE: "OT_UNABLE_TO_SUBSCRIBE",
+    UNEXPECTED_SERVER_RESPONSE: "OT_UNEXPECTED_SERVER_RESPONSE",
+    UNSUPPORTED_BROWSER: "OT_UNSUPPORTED_BROWSER",
+    USER_MEDIA_ACCESS_DENIED: "OT_USER_MEDIA_ACCESS_DENIED"
+  });
+  var ErrorTitles = Object.freeze({
+    1004: "Authentication error",
+    1005: "Invalid Session ID",
+    1006: "Connect Failed",
+    1007: "Connect Rejected",
+    1008: "Connect Time-out",
+    1010: "Not Connected",
+    1011: "Invalid Parameter",
+    1015: "PeerConnection not connected, cannot call this method",
+    1040: "Set Video Source Failure",
+    1041: "Invalid Video Source",
+    1500: "Unable to Publish",
+    1501: "Unable to Subscribe",
+    1520: "Unable to Force Disconnect",
+    1530: "Unable to Force Unpublish",
+    1540: "Unable to Force Mute",
+    1553: "Publisher ICEWorkflow failed",
+    1554: "Subscriber ICEWorkflow failed",
+    2e3: "Internal Error",
+    2001: "Unexpected Server Response"
+  });
+  var OTError = class extends Error {
+    constructor(name, message, code) {
+      super(message || name);
+      this.name = name;
+      if (code !== void 0) this.code = code;
+    }
   };
-
-  function notConnectedError(what) {
-    return OTError(ExceptionCodes.NOT_CONNECTED, 'OT_NOT_CONNECTED',
-      (what ? what + ': ' : '') + 'the client is not connected to the session');
+  function otError(name, message, code) {
+    return new OTError(name, message, code);
   }
-
-  // Maps a WebSocket close code of a refused connect (docs/protocol.md) onto an OpenTok error.
+  function notConnected(what, code = ExceptionCodes.NOT_CONNECTED) {
+    return otError(Errors.NOT_CONNECTED, `${what ? `${what}: ` : ""}the client is not connected to the session`, code);
+  }
   function connectErrorFromClose(code, serverMessage) {
-    var msg = serverMessage ? ' (' + serverMessage + ')' : '';
+    const msg = serverMessage ? ` (${serverMessage})` : "";
+    const auth = (text) => otError(Errors.AUTHENTICATION_ERROR, text + msg, ExceptionCodes.AUTHENTICATION_ERROR);
     switch (code) {
       case 4001:
-        return OTError(ExceptionCodes.AUTHENTICATION_ERROR, 'OT_AUTHENTICATION_ERROR', 'invalid token' + msg);
+        return auth("invalid token");
       case 4002:
-        return OTError(ExceptionCodes.AUTHENTICATION_ERROR, 'OT_AUTHENTICATION_ERROR', 'token expired' + msg);
+        return auth("token expired");
       case 4003:
-        return OTError(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED', 'forbidden' + msg);
+        return otError(Errors.PERMISSION_DENIED, `forbidden${msg}`, ExceptionCodes.CONNECT_REJECTED);
       case 4004:
-        return OTError(ExceptionCodes.AUTHENTICATION_ERROR, 'OT_AUTHENTICATION_ERROR',
-          'session not found, or the token is for another session or API key' + msg);
+        return auth("session not found, or the token is for another session or API key");
       case 4008:
-        return OTError(ExceptionCodes.CONNECT_REJECTED, 'OT_CONNECT_REJECTED', 'force-disconnected' + msg);
+        return otError(Errors.CONNECT_REJECTED, `force-disconnected${msg}`, ExceptionCodes.CONNECT_REJECTED);
       case 4408:
-        return OTError(ExceptionCodes.CONNECTION_TIMEOUT, 'OT_CONNECTION_TIMEOUT', 'connect timed out' + msg);
+        return otError(Errors.CONNECTION_TIMEOUT, `connect timed out${msg}`, ExceptionCodes.CONNECTION_TIMEOUT);
       case 4400:
-        return OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED', 'malformed connect request' + msg);
+        return otError(Errors.CONNECT_FAILED, `malformed connect request${msg}`, ExceptionCodes.CONNECT_FAILED);
       case 1001:
-        return OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED', 'server shutting down' + msg);
+        return otError(Errors.CONNECT_FAILED, `server shutting down${msg}`, ExceptionCodes.CONNECT_FAILED);
       default:
-        return OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED',
-          'could not connect to the signaling server (close code ' + code + ')' + msg);
+        return otError(
+          Errors.CONNECT_FAILED,
+          `could not connect to the signaling server (close code ${code})${msg}`,
+          ExceptionCodes.CONNECT_FAILED
+        );
+    }
+  }
+  function mediaError(err, screen = false) {
+    const name = err && err.name;
+    const detail = err ? `${err.name}: ${err.message}` : String(err);
+    const code = ExceptionCodes.UNABLE_TO_PUBLISH;
+    if (err instanceof OTError) return err;
+    switch (name) {
+      case "NotAllowedError":
+      case "PermissionDeniedError":
+      case "SecurityError":
+        return otError(Errors.USER_MEDIA_ACCESS_DENIED, `access to the ${screen ? "screen" : "camera/microphone"} was denied: ${detail}`, code);
+      case "NotFoundError":
+      case "DevicesNotFoundError":
+        return otError(Errors.NO_DEVICES_FOUND, `no device found: ${detail}`, code);
+      case "NotReadableError":
+      case "TrackStartError":
+      case "AbortError":
+        return otError(Errors.HARDWARE_UNAVAILABLE, `the device could not be started: ${detail}`, code);
+      case "OverconstrainedError":
+      case "ConstraintNotSatisfiedError":
+        return otError(Errors.CONSTRAINTS_NOT_SATISFIED, `the constraints cannot be satisfied: ${detail}`, code);
+      case "NotSupportedError":
+      case "TypeError":
+        return otError(screen ? Errors.SCREEN_SHARING_NOT_SUPPORTED : Errors.NOT_SUPPORTED, `not supported: ${detail}`, code);
+      default:
+        return otError(screen ? Errors.UNABLE_TO_CAPTURE_SCREEN : Errors.UNABLE_TO_CAPTURE_MEDIA, `could not capture media: ${detail}`, code);
     }
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // Events
-  // ---------------------------------------------------------------------------------------------
+  // src/archivist/web/src/internal.js
+  var kAdd = /* @__PURE__ */ Symbol("archivist.add");
+  var kRemove = /* @__PURE__ */ Symbol("archivist.remove");
+  var kClear = /* @__PURE__ */ Symbol("archivist.clear");
+  var kUpdate = /* @__PURE__ */ Symbol("archivist.update");
+  var kDispatchTo = /* @__PURE__ */ Symbol("archivist.dispatchTo");
+  var kListenersChanged = /* @__PURE__ */ Symbol("archivist.listenersChanged");
+  var kListenerCount = /* @__PURE__ */ Symbol("archivist.listenerCount");
+  var kPublishTo = /* @__PURE__ */ Symbol("archivist.publishTo");
+  var kStreamCreated = /* @__PURE__ */ Symbol("archivist.streamCreated");
+  var kStreamDestroyed = /* @__PURE__ */ Symbol("archivist.streamDestroyed");
+  var kSetArchiving = /* @__PURE__ */ Symbol("archivist.setArchiving");
+  var kDetach = /* @__PURE__ */ Symbol("archivist.detach");
+  var kStart = /* @__PURE__ */ Symbol("archivist.start");
+  var kTeardown = /* @__PURE__ */ Symbol("archivist.teardown");
+  var kStreamChanged = /* @__PURE__ */ Symbol("archivist.streamChanged");
 
-  /** Base event: `type`, `target`, `cancelable`, preventDefault(), isDefaultPrevented(). */
-  function Event(type, props, cancelable) {
-    this.type = type;
-    this.cancelable = cancelable !== false;
-    this.target = null;
-    this._defaultPrevented = false;
-    if (props) {
-      for (var k in props) {
-        if (Object.prototype.hasOwnProperty.call(props, k)) this[k] = props[k];
-      }
+  // src/archivist/web/src/log.js
+  var LOG_LEVELS = Object.freeze({ NONE: 0, ERROR: 1, WARN: 2, INFO: 3, LOG: 4, DEBUG: 5 });
+  var level = LOG_LEVELS.WARN;
+  function setLogLevel(value) {
+    const v = typeof value === "string" ? LOG_LEVELS[value.toUpperCase()] : value;
+    if (typeof v === "number") level = v;
+  }
+  function getLogLevel() {
+    return level;
+  }
+  function at(threshold, method, args) {
+    if (level >= threshold && typeof console !== "undefined" && console[method]) {
+      console[method]("[archivist]", ...args);
     }
   }
-  Event.prototype.preventDefault = function () {
-    if (this.cancelable) this._defaultPrevented = true;
-  };
-  Event.prototype.isDefaultPrevented = function () { return this._defaultPrevented; };
-
-  /** on/off/once, addEventListener/removeEventListener, dispatchEvent; mixed into our classes. */
-  function EventDispatcher() {}
-  EventDispatcher.prototype._listeners = function () {
-    if (!this.__listeners) {
-      Object.defineProperty(this, '__listeners', { value: {}, enumerable: false, writable: true });
-    }
-    return this.__listeners;
-  };
-  EventDispatcher.prototype._addListener = function (types, handler, context, once) {
-    if (!isFunction(handler)) return this;
-    var listeners = this._listeners();
-    String(types).split(/\s+/).forEach(function (type) {
-      if (!type) return;
-      (listeners[type] = listeners[type] || []).push({ handler: handler, context: context, once: !!once });
-    });
-    return this;
-  };
-  EventDispatcher.prototype.on = function (types, handler, context) {
-    if (isObject(types)) {
-      for (var t in types) {
-        if (Object.prototype.hasOwnProperty.call(types, t)) this._addListener(t, types[t], handler, false);
-      }
-      return this;
-    }
-    return this._addListener(types, handler, context, false);
-  };
-  EventDispatcher.prototype.once = function (types, handler, context) {
-    if (isObject(types)) {
-      for (var t in types) {
-        if (Object.prototype.hasOwnProperty.call(types, t)) this._addListener(t, types[t], handler, true);
-      }
-      return this;
-    }
-    return this._addListener(types, handler, context, true);
-  };
-  EventDispatcher.prototype.off = function (types, handler, context) {
-    var listeners = this._listeners();
-    if (types === undefined) {
-      this.__listeners = {};
-      return this;
-    }
-    if (isObject(types)) {
-      for (var t in types) {
-        if (Object.prototype.hasOwnProperty.call(types, t)) this.off(t, types[t], handler);
-      }
-      return this;
-    }
-    String(types).split(/\s+/).forEach(function (type) {
-      if (!type || !listeners[type]) return;
-      if (!handler) {
-        delete listeners[type];
-        return;
-      }
-      listeners[type] = listeners[type].filter(function (l) {
-        return !(l.handler === handler && (context === undefined || l.context === context));
-      });
-      if (!listeners[type].length) delete listeners[type];
-    });
-    return this;
-  };
-  EventDispatcher.prototype.addEventListener = function (type, handler, context) {
-    return this.on(type, handler, context);
-  };
-  EventDispatcher.prototype.removeEventListener = function (type, handler, context) {
-    return this.off(type, handler, context);
-  };
-  /** Calls every listener, then `defaultAction` unless a listener called preventDefault(). */
-  EventDispatcher.prototype.dispatchEvent = function (event, defaultAction) {
-    var self = this;
-    if (!event.target) event.target = this;
-    var listeners = this._listeners();
-    var list = (listeners[event.type] || []).slice();
-    list.forEach(function (l) {
-      if (l.once) self.off(event.type, l.handler, l.context);
-      try {
-        l.handler.call(l.context || self, event);
-      } catch (err) {
-        log.error('an event handler for "' + event.type + '" threw', err);
-        if (self !== OT) {
-          dispatchException(ExceptionCodes.JS_EXCEPTION, 'Exception in an event handler',
-            String(err && err.message || err), self);
-        }
-      }
-    });
-    if (isFunction(defaultAction) && !event.isDefaultPrevented()) {
-      try {
-        defaultAction(event);
-      } catch (err) {
-        log.error('default action of "' + event.type + '" failed', err);
-      }
-    }
-    return event;
-  };
-  EventDispatcher.prototype.trigger = function (type, props) {
-    return this.dispatchEvent(new Event(type, props));
-  };
-
-  function mixinEvents(Ctor) {
-    ['_listeners', '_addListener', 'on', 'once', 'off', 'addEventListener', 'removeEventListener',
-      'dispatchEvent', 'trigger'].forEach(function (name) {
-      Ctor.prototype[name] = EventDispatcher.prototype[name];
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // OT (global)
-  // ---------------------------------------------------------------------------------------------
-
-  var OT = {
-    version: VERSION,
-    ExceptionCodes: ExceptionCodes,
-    Event: Event,
-    NONE: LOG_LEVELS.NONE,
-    ERROR: LOG_LEVELS.ERROR,
-    WARN: LOG_LEVELS.WARN,
-    INFO: LOG_LEVELS.INFO,
-    LOG: LOG_LEVELS.LOG,
-    DEBUG: LOG_LEVELS.DEBUG
-  };
-  ['_listeners', '_addListener', 'on', 'once', 'off', 'addEventListener', 'removeEventListener',
-    'dispatchEvent', 'trigger'].forEach(function (name) {
-    Object.defineProperty(OT, name, { value: EventDispatcher.prototype[name], enumerable: false, writable: true });
+  var log = Object.freeze({
+    error: (...args) => at(LOG_LEVELS.ERROR, "error", args),
+    warn: (...args) => at(LOG_LEVELS.WARN, "warn", args),
+    info: (...args) => at(LOG_LEVELS.INFO, "info", args),
+    log: (...args) => at(LOG_LEVELS.LOG, "log", args),
+    debug: (...args) => at(LOG_LEVELS.DEBUG, "debug", args)
   });
 
-  function dispatchException(code, title, message, target) {
-    try {
-      OT.dispatchEvent(new Event('exception', {
-        code: code, title: title, message: message, target: target || null
-      }, false));
-    } catch (e) { /* never let exception reporting throw */ }
+  // src/archivist/web/src/util.js
+  var counter = 0;
+  function uid(prefix) {
+    counter += 1;
+    const rnd = Math.random().toString(36).slice(2, 10);
+    return `${prefix}_${Date.now().toString(36)}${rnd}_${counter}`;
   }
-
-  // Hands `error` to a completion handler (if any) and reports it as an OT 'exception' event.
-  function complete(handler, error, value, target) {
-    if (error) {
-      dispatchException(error.code, error.name, error.message, target);
-      if (!isFunction(handler)) log.error(error.name + ' (' + error.code + '): ' + error.message);
-    }
-    if (isFunction(handler)) {
-      try {
-        if (error) handler(error);
-        else if (value !== undefined) handler(undefined, value);
-        else handler(undefined);
-      } catch (err) {
-        log.error('a completion handler threw', err);
-      }
-    }
-  }
-
-  OT.setLogLevel = function (level) {
-    if (typeof level === 'string') level = LOG_LEVELS[level.toUpperCase()];
-    if (typeof level === 'number') logLevel = level;
+  var isFunction = (x) => typeof x === "function";
+  var isObject = (x) => x !== null && typeof x === "object";
+  var delay = (ms) => new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+  var noop = () => {
   };
-  OT.getLogLevel = function () { return logLevel; };
-  OT.log = function () { logAt(LOG_LEVELS.LOG, 'log', arguments); };
-
-  /** 1 when this browser has what archivist.js needs (WebRTC, getUserMedia, WebSocket), else 0. */
-  OT.checkSystemRequirements = function () {
-    var ok = typeof global.RTCPeerConnection === 'function' &&
-      typeof global.WebSocket === 'function' &&
-      typeof navigator !== 'undefined' && !!navigator.mediaDevices &&
-      typeof navigator.mediaDevices.getUserMedia === 'function';
-    return ok ? 1 : 0;
-  };
-  OT.upgradeSystemRequirements = function () {
-    log.warn('this browser lacks WebRTC support needed by archivist.js');
-  };
-
-  /** The default signaling URL: ws(s)://<origin of this script>/v2/signaling. */
-  OT.defaultSignalingUrl = function () {
-    var base = SCRIPT_SRC || (typeof location !== 'undefined' ? location.href : null);
-    if (!base) return null;
-    var u;
-    try { u = new URL(base); } catch (e) { return null; }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      if (typeof location !== 'undefined' && /^https?:$/.test(location.protocol)) u = new URL(location.href);
-      else return null;
-    }
-    return (u.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + u.host + '/v2/signaling';
-  };
-
-  // ---------------------------------------------------------------------------------------------
-  // Collections, Connection, Stream
-  // ---------------------------------------------------------------------------------------------
-
-  /** A tiny id-keyed collection, like OpenTok.js's session.connections / session.streams. */
-  function Collection(idKey) {
-    Object.defineProperty(this, '_idKey', { value: idKey, enumerable: false });
-    Object.defineProperty(this, '_map', { value: new Map(), enumerable: false });
+  function isElement(x) {
+    return isObject(x) && x.nodeType === 1;
   }
-  Object.defineProperty(Collection.prototype, 'length', { get: function () { return this._map.size; } });
-  Collection.prototype.get = function (id) { return this._map.get(id); };
-  Collection.prototype.has = function (id) { return this._map.has(id); };
-  Collection.prototype.add = function (item) { this._map.set(item[this._idKey], item); return item; };
-  Collection.prototype.remove = function (id) { var v = this._map.get(id); this._map.delete(id); return v; };
-  Collection.prototype.clear = function () { this._map.clear(); };
-  Collection.prototype.toArray = function () { return Array.from(this._map.values()); };
-  Collection.prototype.forEach = function (fn, ctx) { this.toArray().forEach(fn, ctx); };
-  Collection.prototype.where = function (filter, ctx) {
-    return this.toArray().filter(isFunction(filter) ? filter.bind(ctx) : function (item) {
-      for (var k in filter) if (item[k] !== filter[k]) return false;
-      return true;
-    });
-  };
-  Collection.prototype.find = function (filter, ctx) {
-    if (typeof filter === 'string') return this.get(filter);
-    return this.where(filter, ctx)[0];
-  };
-
-  /** A client connected to a session: connectionId (alias id), creationTime, data. */
-  function Connection(raw) {
-    raw = raw || {};
-    this.connectionId = raw.connectionId;
-    this.id = raw.connectionId;
-    this.creationTime = raw.creationTime;
-    this.data = raw.data === undefined || raw.data === null ? '' : raw.data;
-  }
-
-  /** A published stream: streamId (alias id), connection, name, hasAudio, hasVideo, videoType,... */
-  function Stream(raw, connection) {
-    this._update(raw, connection);
-  }
-  Stream.prototype._update = function (raw, connection) {
-    raw = raw || {};
-    this.streamId = raw.streamId;
-    this.id = raw.streamId;
-    this.connection = connection || new Connection(raw.connection || { connectionId: raw.connectionId });
-    this.name = raw.name === undefined || raw.name === null ? '' : raw.name;
-    this.hasAudio = raw.hasAudio !== false;
-    this.hasVideo = raw.hasVideo !== false;
-    this.videoType = raw.videoType || (this.hasVideo ? 'camera' : null);
-    this.creationTime = raw.creationTime;
-    this.videoDimensions = raw.videoDimensions || null;
-    this.frameRate = raw.frameRate || null;
-  };
-
-  // ---------------------------------------------------------------------------------------------
-  // WebRTC helpers
-  // ---------------------------------------------------------------------------------------------
-
-  /** Resolves once ICE gathering is complete (no trickle), or after `timeoutMs` regardless. */
-  function waitForIceGathering(pc, timeoutMs) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise(function (resolve) {
-      var done = false;
-      function finish() {
-        if (done) return;
-        done = true;
-        pc.removeEventListener('icegatheringstatechange', onChange);
-        pc.removeEventListener('icecandidate', onCandidate);
-        clearTimeout(timer);
-        resolve();
-      }
-      function onChange() { if (pc.iceGatheringState === 'complete') finish(); }
-      function onCandidate(ev) { if (!ev.candidate) finish(); }
-      var timer = setTimeout(finish, timeoutMs || 5000);
-      pc.addEventListener('icegatheringstatechange', onChange);
-      pc.addEventListener('icecandidate', onCandidate);
-    });
-  }
-
-  /** Resolves when the peer connection is connected; rejects when it fails or times out. */
-  function waitForConnected(pc, timeoutMs) {
-    function state() { return pc.connectionState || pc.iceConnectionState; }
-    function isUp() {
-      var s = state();
-      return s === 'connected' || s === 'completed';
-    }
-    if (isUp()) return Promise.resolve();
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () { cleanup(); reject(new Error('media connection timed out')); },
-        timeoutMs || 20000);
-      function onChange() {
-        var s = state();
-        if (isUp()) { cleanup(); resolve(); }
-        else if (s === 'failed' || s === 'closed') { cleanup(); reject(new Error('media connection ' + s)); }
-      }
-      function cleanup() {
-        clearTimeout(timer);
-        pc.removeEventListener('connectionstatechange', onChange);
-        pc.removeEventListener('iceconnectionstatechange', onChange);
-      }
-      pc.addEventListener('connectionstatechange', onChange);
-      pc.addEventListener('iceconnectionstatechange', onChange);
-    });
-  }
-
-  async function preferResolution(sender) {
-    if (!sender || !sender.getParameters || !sender.setParameters) return false;
-    try {
-      var params = sender.getParameters();
-      if (params.degradationPreference === 'maintain-resolution') return true;
-      params.degradationPreference = 'maintain-resolution';
-      await sender.setParameters(params);
-      return true;
-    } catch (e) {
-      log.debug('setParameters(degradationPreference) failed', e);
-      return false;
-    }
-  }
-
-  function closePeer(pc) {
-    if (!pc) return;
-    try { pc.close(); } catch (e) { /* ignore */ }
-  }
-
-  function makeVideoElement(muted) {
-    var video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    video.setAttribute('playsinline', '');
-    video.muted = !!muted;
-    if (muted) video.setAttribute('muted', '');
-    video.className = 'OT_video-element';
-    video.style.width = '100%';
-    video.style.height = '100%';
-    video.style.objectFit = 'cover';
-    video.style.display = 'block';
-    video.style.background = '#000';
-    return video;
-  }
-
-  // Starts playback; if the browser's autoplay policy refuses sound, plays muted and unmutes on
-  // the next user gesture.
-  function startPlayback(video, wantSound) {
-    var p;
-    try { p = video.play(); } catch (e) { return; }
-    if (!p || !isFunction(p.catch)) return;
-    p.catch(function (err) {
-      if (err && err.name === 'NotAllowedError' && !video.muted) {
-        video.muted = true;
-        video.play().catch(function () { /* ignore */ });
-        if (wantSound) {
-          var unmute = function () {
-            video.muted = false;
-            document.removeEventListener('click', unmute, true);
-            document.removeEventListener('keydown', unmute, true);
-          };
-          document.addEventListener('click', unmute, true);
-          document.addEventListener('keydown', unmute, true);
-        }
-      }
-    });
-  }
-
-  var styleInstalled = false;
-  function installStyle() {
-    if (styleInstalled || typeof document === 'undefined') return;
-    styleInstalled = true;
-    var css = [
-      '.OT_root{position:relative;overflow:hidden;background:#000;display:inline-block;vertical-align:top}',
-      '.OT_root .OT_name{position:absolute;left:0;right:0;bottom:0;padding:2px 6px;font:12px sans-serif;',
-      'color:#fff;background:rgba(0,0,0,.45);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}',
-      '.OT_root .OT_name:empty{display:none}',
-      '.OT_archiving{position:absolute;top:6px;left:6px;z-index:10;display:none;align-items:center;gap:4px;',
-      'padding:2px 6px;border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-serif;',
-      'letter-spacing:.05em;pointer-events:none}',
-      '.OT_archiving[data-archiving="true"]{display:flex}',
-      '.OT_archiving .OT_archiving-light{width:10px;height:10px;border-radius:50%;background:#e00;',
-      'box-shadow:0 0 4px #f00}'
-    ].join('');
-    var style = document.createElement('style');
-    style.setAttribute('data-archivist', 'style');
-    style.textContent = css;
-    (document.head || document.documentElement).appendChild(style);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Publisher
-  // ---------------------------------------------------------------------------------------------
-
-  function parseResolution(res) {
-    var m = /^(\d+)x(\d+)$/.exec(String(res || ''));
-    return m ? { width: parseInt(m[1], 10), height: parseInt(m[2], 10) } : { width: 640, height: 480 };
-  }
-
   function isTrack(x) {
-    return typeof MediaStreamTrack !== 'undefined' && x instanceof MediaStreamTrack;
+    return typeof MediaStreamTrack !== "undefined" && x instanceof MediaStreamTrack;
   }
   function isMediaStream(x) {
-    return typeof MediaStream !== 'undefined' && x instanceof MediaStream;
+    return typeof MediaStream !== "undefined" && x instanceof MediaStream;
   }
-
-  /**
-   * OT.initPublisher(targetElement, properties, completionHandler): a camera/microphone preview
-   * that Session.publish() sends to the session.
-   */
-  function Publisher(targetElement, properties, completionHandler) {
-    installStyle();
-    var props = Object.assign({}, properties || {});
-    this.id = uid('OT_publisher');
-    this.guid = this.id;
-    this.stream = null;
-    this.session = null;
-    this.streamId = null;
-    this.accessAllowed = false;
-    this._props = props;
-    this._publishAudio = props.publishAudio !== false;
-    this._publishVideo = props.publishVideo !== false;
-    this._mediaStream = null;
-    this._pc = null;
-    this._destroyed = false;
-    this._publishing = false;
-    this._streamDestroyedSent = false;
-    this._streamCreatedSent = false;
-    this._archiving = false;
-    this._videoType = 'camera';
-
-    var el = document.createElement('div');
-    el.className = 'OT_root OT_publisher';
-    el.setAttribute('data-archivist', 'publisher');
-    el.setAttribute('data-archiving', 'false');
-    var w = cssSize(props.width === undefined ? 264 : props.width);
-    var h = cssSize(props.height === undefined ? 198 : props.height);
-    if (w) el.style.width = w;
-    if (h) el.style.height = h;
-    var video = makeVideoElement(true);
-    if (props.mirror !== false) video.style.transform = 'scaleX(-1)';
-    el.appendChild(video);
-    var nameBar = document.createElement('div');
-    nameBar.className = 'OT_name';
-    nameBar.textContent = props.showControls === false ? '' : (props.name || '');
-    el.appendChild(nameBar);
-    var indicator = document.createElement('div');
-    indicator.className = 'OT_archiving';
-    indicator.setAttribute('data-archiving', 'false');
-    indicator.setAttribute('role', 'status');
-    indicator.setAttribute('aria-label', 'Recording');
-    indicator.setAttribute('title', 'This session is being recorded');
-    indicator.setAttribute('aria-hidden', 'true');
-    var light = document.createElement('span');
-    light.className = 'OT_archiving-light';
-    var label = document.createElement('span');
-    label.className = 'OT_archiving-status';
-    label.textContent = 'REC';
-    indicator.appendChild(light);
-    indicator.appendChild(label);
-    el.appendChild(indicator);
-    this.element = el;
-    this._video = video;
-    this._indicator = indicator;
-    insertElement(el, resolveElement(targetElement), props.insertMode);
-
-    var self = this;
-    this._ready = this._acquireMedia().then(function (ms) {
-      self._mediaStream = ms;
-      video.srcObject = ms;
-      startPlayback(video, false);
-      self.accessAllowed = true;
-      self._applyEnabled();
-      self.dispatchEvent(new Event('videoElementCreated', { element: video }, false));
-      self.dispatchEvent(new Event('accessAllowed', {}, false));
-      complete(completionHandler, null, undefined, self);
-      return ms;
-    }, function (err) {
-      var e = OTError(ExceptionCodes.UNABLE_TO_PUBLISH,
-        err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')
-          ? 'OT_USER_MEDIA_ACCESS_DENIED' : 'OT_HARDWARE_UNAVAILABLE',
-        'could not get the camera/microphone: ' + (err && (err.name + ': ' + err.message) || err));
-      self.dispatchEvent(new Event('accessDenied', { error: e }, false));
-      complete(completionHandler, e, undefined, self);
-      throw e;
+  function cssSize(v) {
+    if (v === void 0 || v === null || v === "") return null;
+    if (typeof v === "number" || /^\d+(\.\d+)?$/.test(String(v))) return `${v}px`;
+    return String(v);
+  }
+  function parseResolution(res) {
+    const m = /^(\d+)x(\d+)$/.exec(String(res || ""));
+    return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 640, height: 480 };
+  }
+  function domReady() {
+    if (typeof document === "undefined" || document.readyState !== "loading") return Promise.resolve();
+    return new Promise((resolve) => {
+      document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
     });
-    this._ready.catch(function () { /* reported above */ });
   }
-  mixinEvents(Publisher);
 
-  Publisher.prototype._acquireMedia = async function () {
-    var props = this._props;
-    var videoSource = props.videoSource;
-    var audioSource = props.audioSource;
-    var tracks = [];
-    var needVideo = videoSource !== null && videoSource !== false;
-    var needAudio = audioSource !== null && audioSource !== false;
+  // src/archivist/web/src/events.js
+  var Event = class {
+    #defaultPrevented = false;
+    constructor(type, props, cancelable) {
+      if (props) Object.assign(this, props);
+      this.type = type;
+      this.cancelable = cancelable !== false;
+      if (!("target" in this)) this.target = null;
+    }
+    preventDefault() {
+      if (this.cancelable) this.#defaultPrevented = true;
+    }
+    isDefaultPrevented() {
+      return this.#defaultPrevented;
+    }
+  };
+  var EventDispatcher = class {
+    #listeners = /* @__PURE__ */ new Map();
+    // type -> [{handler, context, once}]
+    #add(types, handler, context2, once) {
+      if (!isFunction(handler)) return;
+      for (const type of String(types).split(/\s+/)) {
+        if (!type) continue;
+        if (!this.#listeners.has(type)) this.#listeners.set(type, []);
+        this.#listeners.get(type).push({ handler, context: context2, once });
+        this[kListenersChanged](type);
+      }
+    }
+    #each(types, handler, context2, once) {
+      if (isObject(types)) {
+        for (const [type, fn] of Object.entries(types)) this.#add(type, fn, handler, once);
+      } else {
+        this.#add(types, handler, context2, once);
+      }
+      return this;
+    }
+    on(types, handler, context2) {
+      return this.#each(types, handler, context2, false);
+    }
+    once(types, handler, context2) {
+      return this.#each(types, handler, context2, true);
+    }
+    off(types, handler, context2) {
+      if (types === void 0 || types === null) {
+        const all = [...this.#listeners.keys()];
+        this.#listeners.clear();
+        all.forEach((t) => this[kListenersChanged](t));
+        return this;
+      }
+      if (isObject(types)) {
+        for (const [type, fn] of Object.entries(types)) this.off(type, fn, handler);
+        return this;
+      }
+      for (const type of String(types).split(/\s+/)) {
+        const list = this.#listeners.get(type);
+        if (!type || !list) continue;
+        const kept = handler ? list.filter((l) => !(l.handler === handler && (context2 === void 0 || l.context === context2))) : [];
+        if (kept.length) this.#listeners.set(type, kept);
+        else this.#listeners.delete(type);
+        this[kListenersChanged](type);
+      }
+      return this;
+    }
+    addEventListener(type, handler, context2) {
+      return this.on(type, handler, context2);
+    }
+    removeEventListener(type, handler, context2) {
+      return this.off(type, handler, context2);
+    }
+    /** Calls every listener of the event's type, then `defaultAction` unless one prevented it. */
+    dispatchEvent(event, defaultAction) {
+      if (!event.target) event.target = this;
+      this[kDispatchTo](event.type, event);
+      if (isFunction(defaultAction) && !event.isDefaultPrevented()) {
+        try {
+          defaultAction(event);
+        } catch (err) {
+          log.error(`the default action of "${event.type}" failed`, err);
+        }
+      }
+      return event;
+    }
+    trigger(type, props) {
+      return this.dispatchEvent(new Event(type, props));
+    }
+    /** Delivers `event` to the listeners of `type` (which may differ from event.type). */
+    [kDispatchTo](type, event) {
+      const list = (this.#listeners.get(type) || []).slice();
+      for (const l of list) {
+        if (l.once) this.off(type, l.handler, l.context);
+        try {
+          l.handler.call(l.context || this, event);
+        } catch (err) {
+          log.error(`an event handler for "${event.type}" threw`, err);
+          if (this !== globalEvents) {
+            dispatchException(ExceptionCodes.JS_EXCEPTION, String(err && err.message || err), this);
+          }
+        }
+      }
+    }
+    [kListenerCount](type) {
+      return (this.#listeners.get(type) || []).length;
+    }
+    /** Called whenever listeners of `type` are added or removed; subclasses override it. */
+    [kListenersChanged](_type) {
+    }
+  };
+  var globalEvents = new EventDispatcher();
+  function dispatchException(code, message, target, title) {
+    try {
+      globalEvents.dispatchEvent(new Event("exception", {
+        code,
+        title: title || ErrorTitles[code] || "Error",
+        message,
+        target: target || null
+      }, false));
+    } catch {
+    }
+  }
 
-    // Caller-supplied tracks/streams (canvas.captureStream(), WebAudio, ...).
-    if (needVideo && (isTrack(videoSource) || isMediaStream(videoSource))) {
-      var vt = isTrack(videoSource) ? videoSource : videoSource.getVideoTracks()[0];
-      if (vt) tracks.push(vt);
-      this._videoType = 'custom';
+  // src/archivist/web/src/callbacks.js
+  function settle(promise, handler, target, withValue = false) {
+    const reported = promise.then(void 0, (error) => {
+      dispatchException(error && error.code, error && error.message || String(error), target);
+      if (!isFunction(handler)) log.error(`${error && error.name} (${error && error.code}): ${error && error.message}`);
+      throw error;
+    });
+    if (isFunction(handler)) {
+      reported.then(
+        (value) => callSafely(handler, withValue ? [void 0, value] : [void 0]),
+        (error) => callSafely(handler, [error])
+      );
+      reported.catch(noop);
+    }
+    return reported;
+  }
+  function callSafely(handler, args) {
+    try {
+      handler(...args);
+    } catch (err) {
+      log.error("a completion handler threw", err);
+    }
+  }
+  function optionalArgs(targetElement, properties, completionHandler) {
+    let target = targetElement;
+    let props = properties;
+    let handler = completionHandler;
+    if (isFunction(target)) {
+      handler = target;
+      target = void 0;
+      props = void 0;
+    } else if (isFunction(props)) {
+      handler = props;
+      props = void 0;
+    }
+    if (target !== null && typeof target === "object" && target.nodeType !== 1 && props === void 0) {
+      props = target;
+      target = void 0;
+    }
+    return [target, props, handler];
+  }
+
+  // src/archivist/web/src/connection.js
+  var Connection = class {
+    constructor(raw = {}) {
+      this.connectionId = raw.connectionId;
+      this.id = raw.connectionId;
+      this.creationTime = raw.creationTime;
+      this.data = raw.data === void 0 || raw.data === null ? "" : raw.data;
+    }
+  };
+
+  // src/archivist/web/src/media.js
+  var SCREEN_SOURCES = ["screen", "window", "application", "browser"];
+  function isScreenSource(v) {
+    return typeof v === "string" && SCREEN_SOURCES.includes(v);
+  }
+  function mediaDevices() {
+    return typeof navigator !== "undefined" ? navigator.mediaDevices : void 0;
+  }
+  function audioConstraints(props) {
+    const c = {};
+    const src = props.audioSource;
+    if (typeof src === "string" && src) c.deviceId = { exact: src };
+    const processing = props.disableAudioProcessing ? false : void 0;
+    for (const k of ["echoCancellation", "noiseSuppression", "autoGainControl"]) {
+      const v = props[k] !== void 0 ? !!props[k] : processing;
+      if (v !== void 0) c[k] = v;
+    }
+    return Object.keys(c).length ? c : true;
+  }
+  function videoConstraints(props, deviceId) {
+    const res = parseResolution(props.resolution);
+    const c = { width: { ideal: res.width }, height: { ideal: res.height } };
+    if (props.maxResolution) {
+      c.width.max = props.maxResolution.width;
+      c.height.max = props.maxResolution.height;
+    }
+    if (props.frameRate) c.frameRate = { ideal: Number(props.frameRate) };
+    const id = deviceId !== void 0 ? deviceId : props.videoSource;
+    if (typeof id === "string" && id && !isScreenSource(id)) c.deviceId = { exact: id };
+    else if (props.facingMode) c.facingMode = props.facingMode;
+    return c;
+  }
+  async function captureScreen(props) {
+    const md = mediaDevices();
+    if (!md || typeof md.getDisplayMedia !== "function") {
+      throw otError(
+        Errors.SCREEN_SHARING_NOT_SUPPORTED,
+        "screen sharing is not supported by this browser",
+        ExceptionCodes.UNABLE_TO_PUBLISH
+      );
+    }
+    const video = {};
+    if (props.frameRate) video.frameRate = { ideal: Number(props.frameRate) };
+    if (props.maxResolution) {
+      video.width = { max: props.maxResolution.width };
+      video.height = { max: props.maxResolution.height };
+    }
+    try {
+      const stream = await md.getDisplayMedia({ video: Object.keys(video).length ? video : true, audio: false });
+      return stream.getVideoTracks()[0];
+    } catch (err) {
+      throw mediaError(err, true);
+    }
+  }
+  async function acquireTracks(props) {
+    const out = { audio: null, video: null, videoType: null, external: [] };
+    let needVideo = props.videoSource !== null && props.videoSource !== false;
+    let needAudio = props.audioSource !== null && props.audioSource !== false;
+    if (!needAudio && !needVideo) {
+      throw otError(
+        Errors.NO_VALID_CONSTRAINTS,
+        "videoSource and audioSource are both null: nothing to capture",
+        ExceptionCodes.UNABLE_TO_PUBLISH
+      );
+    }
+    const given = (src, kind) => {
+      if (isTrack(src)) return src;
+      if (isMediaStream(src)) return (kind === "audio" ? src.getAudioTracks() : src.getVideoTracks())[0] || null;
+      return void 0;
+    };
+    const gv = needVideo ? given(props.videoSource, "video") : void 0;
+    if (gv !== void 0) {
+      out.video = gv;
+      out.videoType = "custom";
+      if (gv) out.external.push(gv);
       needVideo = false;
     }
-    if (needAudio && (isTrack(audioSource) || isMediaStream(audioSource))) {
-      var at = isTrack(audioSource) ? audioSource : audioSource.getAudioTracks()[0];
-      if (at) tracks.push(at);
+    const ga = needAudio ? given(props.audioSource, "audio") : void 0;
+    if (ga !== void 0) {
+      out.audio = ga;
+      if (ga) out.external.push(ga);
       needAudio = false;
     }
-    if (needVideo && (videoSource === 'screen' || videoSource === 'window' || videoSource === 'application')) {
-      var screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-      tracks = tracks.concat(screen.getVideoTracks());
-      this._videoType = 'screen';
+    if (needVideo && isScreenSource(props.videoSource)) {
+      out.video = await captureScreen(props);
+      out.videoType = "screen";
       needVideo = false;
     }
     if (needVideo || needAudio) {
-      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-        var unsupported = new Error('getUserMedia is not available (insecure origin or unsupported browser)');
-        unsupported.name = 'NotSupportedError';
-        throw unsupported;
+      const md = mediaDevices();
+      if (!md || typeof md.getUserMedia !== "function") {
+        throw otError(
+          Errors.NOT_SUPPORTED,
+          "getUserMedia is not available (insecure origin or unsupported browser)",
+          ExceptionCodes.UNABLE_TO_PUBLISH
+        );
       }
-      var constraints = {};
+      const constraints = {};
+      if (needVideo) constraints.video = videoConstraints(props);
+      if (needAudio) constraints.audio = audioConstraints(props);
+      let ms;
+      try {
+        ms = await md.getUserMedia(constraints);
+      } catch (err) {
+        if (out.video && out.videoType === "screen") out.video.stop();
+        throw mediaError(err);
+      }
       if (needVideo) {
-        var res = parseResolution(props.resolution);
-        var v = { width: { ideal: res.width }, height: { ideal: res.height } };
-        if (props.frameRate) v.frameRate = { ideal: Number(props.frameRate) };
-        if (typeof videoSource === 'string' && videoSource) v.deviceId = { exact: videoSource };
-        constraints.video = v;
+        out.video = ms.getVideoTracks()[0] || null;
+        out.videoType = "camera";
       }
-      if (needAudio) {
-        constraints.audio = (typeof audioSource === 'string' && audioSource)
-          ? { deviceId: { exact: audioSource } } : true;
-      }
-      var ms = await navigator.mediaDevices.getUserMedia(constraints);
-      tracks = tracks.concat(ms.getTracks());
+      if (needAudio) out.audio = ms.getAudioTracks()[0] || null;
     }
-    return new MediaStream(tracks);
-  };
-
-  Publisher.prototype._track = function (kind) {
-    if (!this._mediaStream) return null;
-    var list = kind === 'audio' ? this._mediaStream.getAudioTracks() : this._mediaStream.getVideoTracks();
-    return list[0] || null;
-  };
-
-  Publisher.prototype._applyEnabled = function () {
-    var a = this._track('audio');
-    var v = this._track('video');
-    if (a) a.enabled = this._publishAudio;
-    if (v) v.enabled = this._publishVideo;
-  };
-
-  /** Starts or stops sending audio (the track stays negotiated; it sends silence when off). */
-  Publisher.prototype.publishAudio = function (value) {
-    this._publishAudio = value !== false;
-    this._applyEnabled();
-    return this;
-  };
-  /** Starts or stops sending video (black frames when off). */
-  Publisher.prototype.publishVideo = function (value) {
-    this._publishVideo = value !== false;
-    this._applyEnabled();
-    return this;
-  };
-  Publisher.prototype.videoWidth = function () { return this._video ? this._video.videoWidth : undefined; };
-  Publisher.prototype.videoHeight = function () { return this._video ? this._video.videoHeight : undefined; };
-  Publisher.prototype.getImgData = function () {
-    var v = this._video;
-    if (!v || !v.videoWidth) return null;
-    var c = document.createElement('canvas');
-    c.width = v.videoWidth;
-    c.height = v.videoHeight;
-    c.getContext('2d').drawImage(v, 0, 0);
-    return c.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
-  };
-  Publisher.prototype.getStyle = function () { return {}; };
-  Publisher.prototype.setStyle = function () { return this; };
-
-  /** Shows/hides the red recording indicator (driven by the session's archive events). */
-  Publisher.prototype._setArchiving = function (on) {
-    this._archiving = !!on;
-    var v = on ? 'true' : 'false';
-    if (this.element) {
-      this.element.setAttribute('data-archiving', v);
-      if (on) this.element.classList.add('OT_archiving-on');
-      else this.element.classList.remove('OT_archiving-on');
-    }
-    if (this._indicator) {
-      this._indicator.setAttribute('data-archiving', v);
-      this._indicator.setAttribute('aria-hidden', on ? 'false' : 'true');
-      this._indicator.style.display = on ? 'flex' : 'none';
-    }
-  };
-
-  Publisher.prototype._publishTo = async function (session, completionHandler) {
-    var self = this;
-    if (this._destroyed) {
-      complete(completionHandler, OTError(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_UNABLE_TO_PUBLISH',
-        'this publisher was destroyed'), undefined, this);
-      return;
-    }
-    if (this._publishing || this.stream) {
-      complete(completionHandler, OTError(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_UNABLE_TO_PUBLISH',
-        'this publisher is already publishing'), undefined, this);
-      return;
-    }
-    this._publishing = true;
-    this._streamDestroyedSent = false;
-    this._streamCreatedSent = false;
-    this.session = session;
-    session._publishers.add(this);
-    this._setArchiving(session._archiving);
-    var attempt = {};
-    this._attempt = attempt;
-
-    function fail(code, name, message) {
-      if (self._attempt !== attempt) return;
-      self._attempt = null;
-      self._publishing = false;
-      closePeer(self._pc);
-      self._pc = null;
-      session._publishers.delete(self);
-      var stream = self.stream;
-      self.stream = null;
-      self.streamId = null;
-      if (stream) {
-        session._ownStreams.delete(stream.streamId);
-        session.streams.remove(stream.streamId);
-        session._sendQuiet({ type: 'unpublish', streamId: stream.streamId });
-      }
-      complete(completionHandler, OTError(code, name, message), undefined, self);
-    }
-
-    try {
-      await this._ready;
-    } catch (e) {
-      fail(ExceptionCodes.UNABLE_TO_PUBLISH, e.name || 'OT_USER_MEDIA_ACCESS_DENIED', e.message);
-      return;
-    }
-    if (self._attempt !== attempt) return;
-    if (!session.isConnected()) {
-      fail(ExceptionCodes.NOT_CONNECTED, 'OT_NOT_CONNECTED', 'publish: the client is not connected');
-      return;
-    }
-
-    var pc;
-    var answerTimer = null;
-    try {
-      pc = new RTCPeerConnection(session._rtcConfig());
-      this._pc = pc;
-      var ms = this._mediaStream;
-      var videoSender = null;
-      ms.getTracks().forEach(function (track) {
-        var t = pc.addTransceiver(track, { direction: 'sendonly', streams: [ms] });
-        if (track.kind === 'video') videoSender = t.sender;
-      });
-      if (!ms.getTracks().length) throw new Error('nothing to publish: no audio and no video');
-      var offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      var degradationSet = await preferResolution(videoSender);
-      await waitForIceGathering(pc, 5000);
-      if (self._attempt !== attempt) return;
-
-      var v = this._track('video');
-      var settings = v && v.getSettings ? v.getSettings() : {};
-      var req = {
-        type: 'publish',
-        name: this._props.name || '',
-        hasAudio: !!this._track('audio'),
-        hasVideo: !!v,
-        videoType: v ? this._videoType : undefined,
-        sdp: pc.localDescription.sdp
-      };
-      if (v) {
-        var res = parseResolution(this._props.resolution);
-        req.width = settings.width || res.width;
-        req.height = settings.height || res.height;
-        var fr = settings.frameRate || Number(this._props.frameRate) || undefined;
-        if (fr) req.frameRate = Math.round(fr);
-      }
-      var reply;
-      try {
-        reply = await session._request(req);
-      } catch (err) {
-        if (err && err.code === 403) {
-          fail(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED', err.message ||
-            'this token cannot publish');
-        } else if (err && err.code === ExceptionCodes.NOT_CONNECTED) {
-          fail(ExceptionCodes.NOT_CONNECTED, 'OT_NOT_CONNECTED', err.message);
-        } else {
-          fail(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_UNABLE_TO_PUBLISH',
-            'the server refused to publish: ' + (err && err.message || err));
-        }
-        return;
-      }
-      if (self._attempt !== attempt) {
-        if (reply && reply.stream) session._sendQuiet({ type: 'unpublish', streamId: reply.stream.streamId });
-        return;
-      }
-      var stream = new Stream(reply.stream, session.connection);
-      this.stream = stream;
-      this.streamId = stream.streamId;
-      session._ownStreams.set(stream.streamId, this);
-      session.streams.add(stream);
-      this._onCreated = function () {
-        clearTimeout(answerTimer);
-        self._attempt = null;
-        self._publishing = false;
-        complete(completionHandler, null, undefined, self);
-      };
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-      if (!degradationSet) await preferResolution(videoSender);
-      // The server may already have announced the stream (media flowing before we got here).
-      var early = session._earlyOwnStreams.get(stream.streamId);
-      if (early) {
-        session._earlyOwnStreams.delete(stream.streamId);
-        this._handleStreamCreated(early);
-      } else {
-        answerTimer = setTimeout(function () {
-          if (!self._streamCreatedSent) {
-            fail(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_TIMEOUT', 'the stream did not start within 20 s');
-          }
-        }, 20000);
-        pc.addEventListener('connectionstatechange', function () {
-          if (pc.connectionState === 'failed' && !self._streamCreatedSent) {
-            clearTimeout(answerTimer);
-            fail(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_ICE_WORKFLOW_FAILED', 'the media connection failed');
-          }
-        });
-      }
-    } catch (err) {
-      clearTimeout(answerTimer);
-      fail(ExceptionCodes.UNABLE_TO_PUBLISH, 'OT_UNABLE_TO_PUBLISH',
-        'could not set up the media connection: ' + (err && err.message || err));
-    }
-  };
-
-  // The server announced our own stream (streamCreated with publisher: true).
-  Publisher.prototype._handleStreamCreated = function (raw) {
-    if (!this.stream || this._streamCreatedSent) return;
-    this.stream._update(raw, this.session && this.session.connection);
-    this._streamCreatedSent = true;
-    this.dispatchEvent(new Event('streamCreated', { stream: this.stream }, false));
-    if (this._onCreated) {
-      var cb = this._onCreated;
-      this._onCreated = null;
-      cb();
-    }
-  };
-
-  // Our stream is gone (unpublished, force-unpublished, disconnected): fire streamDestroyed,
-  // whose default action destroys the publisher.
-  Publisher.prototype._handleStreamDestroyed = function (reason, deferClose) {
-    var stream = this.stream;
-    var session = this.session;
-    this._attempt = null;
-    this._publishing = false;
-    this._onCreated = null;
-    var pc = this._pc;
-    this._pc = null;
-    // When we end the stream ourselves, let the server see the unpublish before the peer
-    // connection goes away (else it may report the stream as lost: networkDisconnected).
-    if (deferClose) setTimeout(function () { closePeer(pc); }, 1000);
-    else closePeer(pc);
-    if (session) {
-      if (stream) {
-        session._ownStreams.delete(stream.streamId);
-        session.streams.remove(stream.streamId);
-      }
-      session._publishers.delete(this);
-    }
-    this.stream = null;
-    this.streamId = null;
-    this.session = null;
-    this._setArchiving(false);
-    if (!stream || this._streamDestroyedSent) return;
-    this._streamDestroyedSent = true;
-    var self = this;
-    this.dispatchEvent(new Event('streamDestroyed', { stream: stream, reason: reason || 'clientDisconnected' }, true),
-      function () { self.destroy(); });
-  };
-
-  /** Stops publishing, releases the camera/microphone and removes the element. */
-  Publisher.prototype.destroy = function () {
-    if (this._destroyed) return this;
-    if (this.session && (this.stream || this._publishing)) {
-      var session = this.session;
-      var stream = this.stream;
-      this._destroyed = true; // no default action re-entry
-      if (stream) session._sendQuiet({ type: 'unpublish', streamId: stream.streamId });
-      this._handleStreamDestroyed('unpublished', true);
-    }
-    this._destroyed = true;
-    this._attempt = null;
-    if (this._pc) {
-      var pc = this._pc;
-      this._pc = null;
-      setTimeout(function () { closePeer(pc); }, 1000);
-    }
-    if (this._mediaStream) {
-      var external = [this._props.videoSource, this._props.audioSource];
-      this._mediaStream.getTracks().forEach(function (t) {
-        // Tracks the application handed in are the application's to stop.
-        if (external.indexOf(t) === -1) t.stop();
-      });
-    }
-    if (this._video) this._video.srcObject = null;
-    removeElement(this.element);
-    this.dispatchEvent(new Event('destroyed', { reason: 'unpublished' }, false));
-    return this;
-  };
-
-  // ---------------------------------------------------------------------------------------------
-  // Subscriber
-  // ---------------------------------------------------------------------------------------------
-
-  function Subscriber(session, stream, targetElement, properties) {
-    installStyle();
-    var props = Object.assign({}, properties || {});
-    this.id = uid('OT_subscriber');
-    this.guid = this.id;
-    this.session = session;
-    this.stream = stream;
-    this.streamId = stream && stream.streamId;
-    this.subscriptionId = null;
-    this._props = props;
-    this._audio = props.subscribeToAudio !== false;
-    this._videoOn = props.subscribeToVideo !== false;
-    this._pc = null;
-    this._destroyed = false;
-    this._connected = false;
-
-    var el = document.createElement('div');
-    el.className = 'OT_root OT_subscriber';
-    el.setAttribute('data-archivist', 'subscriber');
-    if (this.streamId) el.setAttribute('data-stream-id', this.streamId);
-    var w = cssSize(props.width === undefined ? 264 : props.width);
-    var h = cssSize(props.height === undefined ? 198 : props.height);
-    if (w) el.style.width = w;
-    if (h) el.style.height = h;
-    var video = makeVideoElement(false);
-    el.appendChild(video);
-    var nameBar = document.createElement('div');
-    nameBar.className = 'OT_name';
-    nameBar.textContent = props.showControls === false ? '' : ((stream && stream.name) || '');
-    el.appendChild(nameBar);
-    this.element = el;
-    this._video = video;
-    insertElement(el, resolveElement(targetElement), props.insertMode);
-    if (props.audioVolume !== undefined) this.setAudioVolume(props.audioVolume);
+    return out;
   }
-  mixinEvents(Subscriber);
-
-  Subscriber.prototype._start = async function (completionHandler) {
-    var self = this;
-    var session = this.session;
-    var stream = this.stream;
-    var done = false;
-    function fail(code, name, message) {
-      if (done) return;
-      done = true;
-      complete(completionHandler, OTError(code, name, message), undefined, self);
-      self._teardown('subscribeFailed');
-    }
-    if (!session.isConnected()) {
-      fail(ExceptionCodes.NOT_CONNECTED, 'OT_NOT_CONNECTED', 'subscribe: the client is not connected');
-      return;
-    }
-    if (!stream || !stream.streamId) {
-      fail(ExceptionCodes.INVALID_PARAMETER, 'OT_INVALID_PARAMETER', 'subscribe needs a Stream');
-      return;
-    }
-    if (session.capabilities && session.capabilities.subscribe === 0) {
-      fail(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED', 'this token cannot subscribe');
-      return;
-    }
-    try {
-      var pc = new RTCPeerConnection(session._rtcConfig());
-      this._pc = pc;
-      var tracks = [];
-      if (stream.hasAudio) tracks.push(pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track);
-      if (stream.hasVideo) tracks.push(pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track);
-      if (!tracks.length) tracks.push(pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track);
-      this._mediaStream = new MediaStream(tracks);
-      this._applyEnabled();
-      pc.addEventListener('track', function (ev) {
-        // A receiver's track is already in our MediaStream; add any other the answer brings.
-        if (self._mediaStream && self._mediaStream.getTrackById(ev.track.id) === null) {
-          self._mediaStream.addTrack(ev.track);
-        }
-      });
-      this._video.srcObject = this._mediaStream;
-      this.dispatchEvent(new Event('videoElementCreated', { element: this._video }, false));
-      var offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      await waitForIceGathering(pc, 5000);
-      if (this._destroyed) return;
-      var reply;
-      try {
-        reply = await session._request({
-          type: 'subscribe',
-          streamId: stream.streamId,
-          subscribeToAudio: this._audio,
-          subscribeToVideo: this._videoOn,
-          sdp: pc.localDescription.sdp
-        });
-      } catch (err) {
-        if (err && err.code === 403) fail(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED', err.message);
-        else if (err && err.code === 404) {
-          fail(ExceptionCodes.UNABLE_TO_SUBSCRIBE, 'OT_STREAM_NOT_FOUND', err.message || 'no such stream');
-        } else if (err && err.code === ExceptionCodes.NOT_CONNECTED) {
-          fail(ExceptionCodes.NOT_CONNECTED, 'OT_NOT_CONNECTED', err.message);
-        } else {
-          fail(ExceptionCodes.UNABLE_TO_SUBSCRIBE, 'OT_UNABLE_TO_SUBSCRIBE', 'the server refused: ' +
-            (err && err.message || err));
-        }
-        return;
-      }
-      this.subscriptionId = reply.subscriptionId;
-      session._subscriptions.set(reply.subscriptionId, this);
-      if (this._destroyed) {
-        session._sendQuiet({ type: 'unsubscribe', subscriptionId: reply.subscriptionId });
-        return;
-      }
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-      startPlayback(this._video, this._audio);
-      await waitForConnected(pc, 20000);
-      if (this._destroyed) return;
-      this._connected = true;
-      done = true;
-      pc.addEventListener('connectionstatechange', function () {
-        if (pc.connectionState === 'failed' && !self._destroyed) {
-          self.dispatchEvent(new Event('disconnected', { reason: 'networkDisconnected' }, false));
-        }
-      });
-      this.dispatchEvent(new Event('connected', { stream: stream }, false));
-      complete(completionHandler, null, undefined, this);
-    } catch (err) {
-      if (this._destroyed) return;
-      fail(ExceptionCodes.UNABLE_TO_SUBSCRIBE, 'OT_UNABLE_TO_SUBSCRIBE',
-        'could not set up the media connection: ' + (err && err.message || err));
-    }
-  };
-
-  Subscriber.prototype._applyEnabled = function () {
-    if (!this._mediaStream) return;
-    var a = this._audio;
-    var v = this._videoOn;
-    this._mediaStream.getAudioTracks().forEach(function (t) { t.enabled = a; });
-    this._mediaStream.getVideoTracks().forEach(function (t) { t.enabled = v; });
-  };
-  Subscriber.prototype.subscribeToAudio = function (value) {
-    this._audio = value !== false;
-    this._applyEnabled();
-    return this;
-  };
-  Subscriber.prototype.subscribeToVideo = function (value) {
-    this._videoOn = value !== false;
-    this._applyEnabled();
-    if (this._videoOn && this.session && this.subscriptionId) {
-      this.session._sendQuiet({ type: 'keyframe', subscriptionId: this.subscriptionId });
-    }
-    return this;
-  };
-  Subscriber.prototype.setAudioVolume = function (value) {
-    var v = Math.max(0, Math.min(100, Number(value)));
-    if (this._video) this._video.volume = v / 100;
-    return this;
-  };
-  Subscriber.prototype.getAudioVolume = function () {
-    return this._video ? Math.round(this._video.volume * 100) : 0;
-  };
-  Subscriber.prototype.videoWidth = function () { return this._video ? this._video.videoWidth : undefined; };
-  Subscriber.prototype.videoHeight = function () { return this._video ? this._video.videoHeight : undefined; };
-  Subscriber.prototype.getImgData = Publisher.prototype.getImgData;
-  Subscriber.prototype.getStyle = function () { return {}; };
-  Subscriber.prototype.setStyle = function () { return this; };
-
-  Subscriber.prototype._teardown = function (reason) {
-    if (this._destroyed) return false;
-    this._destroyed = true;
-    closePeer(this._pc);
-    this._pc = null;
-    if (this.session) {
-      this.session._subscribers.delete(this);
-      if (this.subscriptionId) this.session._subscriptions.delete(this.subscriptionId);
-    }
-    if (this._mediaStream) this._mediaStream.getTracks().forEach(function (t) { t.stop(); });
-    if (this._video) this._video.srcObject = null;
-    removeElement(this.element);
-    this.dispatchEvent(new Event('destroyed', { reason: reason || 'unsubscribe' }, false));
-    return true;
-  };
-
-  /** Ends this subscription (same as session.unsubscribe(subscriber)). */
-  Subscriber.prototype.destroy = function () {
-    if (this._destroyed) return this;
-    if (this.session && this.subscriptionId) {
-      this.session._sendQuiet({ type: 'unsubscribe', subscriptionId: this.subscriptionId });
-    }
-    this._teardown('unsubscribe');
-    return this;
-  };
-
-  // ---------------------------------------------------------------------------------------------
-  // Session
-  // ---------------------------------------------------------------------------------------------
-
-  function Session(apiKey, sessionId, options) {
-    this.apiKey = apiKey === undefined || apiKey === null ? null : String(apiKey);
-    this.sessionId = sessionId;
-    this.id = sessionId;
-    this.connection = null;
-    this.capabilities = { publish: 0, subscribe: 0, forceDisconnect: 0, forceUnpublish: 0, supportsWebRTC: 1 };
-    this.connections = new Collection('connectionId');
-    this.streams = new Collection('streamId');
-    this.archives = {};
-    this._options = options || {};
-    this._url = this._options.url || null;
-    this._state = 'disconnected';
-    this._ws = null;
-    this._rid = 0;
-    this._pending = new Map();
-    this._publishers = new Set();
-    this._subscribers = new Set();
-    this._subscriptions = new Map();
-    this._ownStreams = new Map();
-    this._earlyOwnStreams = new Map();
-    this._archiving = false;
-    this._archive = null;
-    this._iceServers = [];
-    this._disconnectReason = null;
+  async function getUserMedia(properties = {}) {
+    const t = await acquireTracks(properties);
+    return new MediaStream([t.audio, t.video].filter(Boolean));
   }
-  mixinEvents(Session);
-
-  Session.prototype.isConnected = function () { return this._state === 'connected'; };
-
-  Session.prototype._signalingUrl = function () {
-    return this._url || OT.defaultSignalingUrl();
-  };
-
-  Session.prototype._rtcConfig = function () {
-    var cfg = { iceServers: this._iceServers || [] };
-    if (this._options.iceTransportPolicy) cfg.iceTransportPolicy = this._options.iceTransportPolicy;
-    return cfg;
-  };
-
-  /**
-   * connect(token, completionHandler). The OpenTok 2.0 form connect(apiKey, token, completionHandler)
-   * is accepted too.
-   */
-  Session.prototype.connect = function (token, completionHandler) {
-    var self = this;
-    if (arguments.length >= 2 && typeof arguments[1] === 'string') {
-      this.apiKey = String(arguments[0]);
-      token = arguments[1];
-      completionHandler = arguments[2];
+  async function listDevices() {
+    const md = mediaDevices();
+    if (!md || typeof md.enumerateDevices !== "function") {
+      throw otError(Errors.NOT_SUPPORTED, "enumerateDevices is not supported by this browser");
     }
-    if (this._state === 'connected') {
-      complete(completionHandler, null, undefined, this);
-      return this;
+    const all = await md.enumerateDevices();
+    const kinds = { audioinput: "audioInput", videoinput: "videoInput" };
+    return all.filter((d) => kinds[d.kind]).map((d) => ({ kind: kinds[d.kind], deviceId: d.deviceId, label: d.label }));
+  }
+  async function videoInputIds() {
+    return (await listDevices()).filter((d) => d.kind === "videoInput").map((d) => d.deviceId);
+  }
+  var sinks = /* @__PURE__ */ new Set();
+  var activeOutput = null;
+  async function audioOutputDevices() {
+    const md = mediaDevices();
+    if (!md || typeof md.enumerateDevices !== "function") return [];
+    return (await md.enumerateDevices()).filter((d) => d.kind === "audiooutput").map((d) => ({ deviceId: d.deviceId, label: d.label || null }));
+  }
+  async function setAudioOutputDevice(deviceId) {
+    const known = await audioOutputDevices();
+    if (typeof deviceId !== "string" || !known.some((d) => d.deviceId === deviceId)) {
+      throw otError(
+        Errors.INVALID_AUDIO_OUTPUT_SOURCE,
+        `${deviceId} is not an audio output device`,
+        ExceptionCodes.INVALID_PARAMETER
+      );
     }
-    if (this._state === 'connecting') {
-      complete(completionHandler, OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED',
-        'a connect is already in progress'), undefined, this);
-      return this;
-    }
-    if (!token || typeof token !== 'string') {
-      complete(completionHandler, OTError(ExceptionCodes.AUTHENTICATION_ERROR, 'OT_AUTHENTICATION_ERROR',
-        'connect needs a token'), undefined, this);
-      return this;
-    }
-    if (!this.sessionId) {
-      complete(completionHandler, OTError(ExceptionCodes.INVALID_SESSION_ID, 'OT_INVALID_SESSION_ID',
-        'no session ID'), undefined, this);
-      return this;
-    }
-    var url = this._signalingUrl();
-    if (!url) {
-      complete(completionHandler, OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED',
-        'no signaling URL: pass {url: "wss://host/v2/signaling"} to OT.initSession'), undefined, this);
-      return this;
-    }
-    this.token = token;
-    this._state = 'connecting';
-    this._disconnectReason = null;
-    this._sessionDisconnectedSent = false;
-    var ws;
+    activeOutput = deviceId;
+    await Promise.all([...sinks].map((el) => applySink(el)));
+  }
+  async function activeAudioOutputDevice() {
+    const known = await audioOutputDevices();
+    const id = activeOutput || "default";
+    const found = known.find((d) => d.deviceId === id) || known[0];
+    return found || { deviceId: null, label: null };
+  }
+  async function applySink(el) {
+    if (!activeOutput || typeof el.setSinkId !== "function" || el.sinkId === activeOutput) return;
     try {
-      ws = new WebSocket(url);
-    } catch (e) {
-      this._state = 'disconnected';
-      complete(completionHandler, OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED',
-        'bad signaling URL ' + url + ': ' + e.message), undefined, this);
-      return this;
+      await el.setSinkId(activeOutput);
+    } catch (err) {
+      log.warn("setSinkId failed", err);
     }
-    this._ws = ws;
-    var connectRid = this._nextRid();
-    var refusal = null;
-    var finished = false;
-    var timer = setTimeout(function () {
-      if (finished) return;
-      finished = true;
-      self._state = 'disconnected';
-      try { ws.close(); } catch (e) { /* ignore */ }
-      self._ws = null;
-      complete(completionHandler, OTError(ExceptionCodes.CONNECTION_TIMEOUT, 'OT_CONNECTION_TIMEOUT',
-        'no reply from the signaling server within 15 s'), undefined, self);
-    }, this._options.connectTimeout || 15000);
+  }
+  function registerSink(el) {
+    sinks.add(el);
+    applySink(el);
+  }
+  function unregisterSink(el) {
+    sinks.delete(el);
+  }
 
-    this._finishConnect = function (error) {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      self._finishConnect = null;
-      if (error) {
-        self._state = 'disconnected';
-        complete(completionHandler, error, undefined, self);
-        return;
-      }
-      self.dispatchEvent(new Event('sessionConnected', {
-        connection: self.connection, connections: [], streams: [], archives: []
-      }, false));
-      complete(completionHandler, null, undefined, self);
-    };
-
-    ws.onopen = function () {
-      if (self._ws !== ws) return;
-      ws.send(JSON.stringify({
-        type: 'connect', rid: connectRid, apiKey: self.apiKey, sessionId: self.sessionId, token: token
-      }));
-    };
-    ws.onmessage = function (ev) {
-      if (self._ws !== ws) return;
-      var msg;
-      try { msg = JSON.parse(ev.data); } catch (e) {
-        log.warn('ignoring a non-JSON frame from the server');
-        return;
-      }
-      if (self._state === 'connecting') {
-        if (msg.type === 'error') {
-          refusal = msg;
-          return;
-        }
-        if (msg.type === 'connected' && (msg.rid === connectRid || msg.rid === undefined)) {
-          self._onConnected(msg);
-          return;
-        }
-      }
-      self._handleMessage(msg);
-    };
-    ws.onerror = function () { /* a close event follows */ };
-    ws.onclose = function (ev) {
-      if (self._ws !== ws) return;
-      self._ws = null;
-      if (self._state === 'connecting') {
-        self._rejectPending();
-        if (self._finishConnect) {
-          self._finishConnect(connectErrorFromClose(ev.code, refusal && refusal.message));
-        }
-        self._state = 'disconnected';
-        return;
-      }
-      if (self._state === 'connected' || self._state === 'disconnecting') {
-        var reason = self._disconnectReason;
-        if (!reason) {
-          if (ev.code === 4008) reason = 'forceDisconnected';
-          else if (ev.code === 1000 && self._state === 'disconnecting') reason = 'clientDisconnected';
-          else reason = 'networkDisconnected';
-        }
-        self._onDisconnected(reason);
-      }
-    };
-    return this;
-  };
-
-  Session.prototype._onConnected = function (msg) {
-    this._state = 'connected';
-    if (msg.sessionId) this.sessionId = msg.sessionId;
-    this.connection = new Connection(msg.connection);
-    var caps = msg.capabilities || {};
-    this.capabilities = {
-      publish: caps.publish ? 1 : 0,
-      subscribe: caps.subscribe ? 1 : 0,
-      forceDisconnect: caps.forceDisconnect ? 1 : 0,
-      forceUnpublish: caps.forceUnpublish ? 1 : 0,
-      supportsWebRTC: 1
-    };
-    this._iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
-    if (this._finishConnect) this._finishConnect(null);
-  };
-
-  Session.prototype._nextRid = function () {
-    this._rid += 1;
-    return this._rid;
-  };
-
-  /** Sends a request and resolves with the reply (rejects with {code, message} on an error frame). */
-  Session.prototype._request = function (msg, timeoutMs) {
-    var self = this;
-    if (!this._ws || this._state !== 'connected' || this._ws.readyState !== 1) {
-      return Promise.reject(notConnectedError(msg.type));
+  // src/archivist/web/src/audio-level.js
+  var AUDIO_LEVEL_PERIOD_MS = 60;
+  var context = null;
+  function audioContext() {
+    if (context || typeof AudioContext === "undefined") return context;
+    context = new AudioContext();
+    if (context.state === "suspended" && typeof document !== "undefined") {
+      const resume = () => {
+        context.resume().catch(() => {
+        });
+        document.removeEventListener("click", resume, true);
+        document.removeEventListener("keydown", resume, true);
+      };
+      document.addEventListener("click", resume, true);
+      document.addEventListener("keydown", resume, true);
     }
-    var rid = this._nextRid();
-    var frame = Object.assign({}, msg, { rid: rid });
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () {
-        self._pending.delete(rid);
-        reject(OTError(ExceptionCodes.UNEXPECTED_SERVER_RESPONSE, 'OT_TIMEOUT',
-          'no reply to "' + msg.type + '" within ' + Math.round((timeoutMs || 20000) / 1000) + ' s'));
-      }, timeoutMs || 20000);
-      self._pending.set(rid, { resolve: resolve, reject: reject, timer: timer });
+    return context;
+  }
+  var AnalyserProbe = class {
+    #source = null;
+    #analyser = null;
+    #buffer = null;
+    constructor(track) {
+      const ctx = audioContext();
+      if (!ctx || !track) return;
+      this.#source = ctx.createMediaStreamSource(new MediaStream([track]));
+      this.#analyser = ctx.createAnalyser();
+      this.#analyser.fftSize = 1024;
+      this.#buffer = new Float32Array(this.#analyser.fftSize);
+      this.#source.connect(this.#analyser);
+    }
+    get running() {
+      return !!this.#analyser && context.state === "running";
+    }
+    level() {
+      if (!this.running) return null;
+      this.#analyser.getFloatTimeDomainData(this.#buffer);
+      let peak = 0;
+      for (const v of this.#buffer) {
+        const a = Math.abs(v);
+        if (a > peak) peak = a;
+      }
+      return Math.min(1, peak);
+    }
+    close() {
       try {
-        self._ws.send(JSON.stringify(frame));
-      } catch (e) {
+        if (this.#source) this.#source.disconnect();
+      } catch {
+      }
+      this.#source = null;
+      this.#analyser = null;
+    }
+  };
+  async function statsLevel(pc, type) {
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let level2 = null;
+    report.forEach((s) => {
+      const kind = s.kind || s.mediaType;
+      if (kind === "audio" && s.type === type && typeof s.audioLevel === "number") level2 = s.audioLevel;
+    });
+    return level2;
+  }
+  var AudioLevelSampler = class {
+    #timer = null;
+    #probe = null;
+    #probeTrack = null;
+    #busy = false;
+    #opts;
+    /** @param {{track: () => MediaStreamTrack|null, pc: () => RTCPeerConnection|null, remote: boolean, onLevel: (n: number) => void}} opts */
+    constructor(opts) {
+      this.#opts = opts;
+    }
+    get running() {
+      return this.#timer !== null;
+    }
+    start() {
+      if (this.#timer !== null) return;
+      this.#timer = setInterval(() => this.#tick(), AUDIO_LEVEL_PERIOD_MS);
+    }
+    stop() {
+      if (this.#timer !== null) clearInterval(this.#timer);
+      this.#timer = null;
+      if (this.#probe) this.#probe.close();
+      this.#probe = null;
+      this.#probeTrack = null;
+    }
+    async #tick() {
+      if (this.#busy) return;
+      this.#busy = true;
+      try {
+        const level2 = await this.#measure();
+        if (level2 !== null && this.#timer !== null) this.#opts.onLevel(level2);
+      } catch {
+      } finally {
+        this.#busy = false;
+      }
+    }
+    async #measure() {
+      const track = this.#opts.track();
+      if (!track || track.readyState === "ended") return null;
+      if (!track.enabled) return 0;
+      if (!this.#opts.remote) {
+        if (this.#probeTrack !== track) {
+          if (this.#probe) this.#probe.close();
+          this.#probe = new AnalyserProbe(track);
+          this.#probeTrack = track;
+        }
+        const level2 = this.#probe.level();
+        if (level2 !== null) return level2;
+        return statsLevel(this.#opts.pc(), "media-source");
+      }
+      return statsLevel(this.#opts.pc(), "inbound-rtp");
+    }
+  };
+
+  // src/archivist/web/src/rtc.js
+  function rtcConfiguration(serverIceServers, iceConfig) {
+    const cfg = iceConfig || {};
+    const custom = Array.isArray(cfg.customServers) ? cfg.customServers.map(iceServer) : [];
+    const fromServer = Array.isArray(serverIceServers) ? serverIceServers.map(iceServer) : [];
+    const servers = cfg.includeServers === "custom" ? custom : [...fromServer, ...custom];
+    const out = { iceServers: servers.filter((s) => s.urls && s.urls.length) };
+    if (cfg.transportPolicy === "relay") out.iceTransportPolicy = "relay";
+    return out;
+  }
+  function iceServer(s) {
+    const out = { urls: Array.isArray(s.urls) ? s.urls.slice() : s.urls || s.url ? [s.urls || s.url] : [] };
+    if (s.username !== void 0) out.username = s.username;
+    if (s.credential !== void 0) out.credential = s.credential;
+    return out;
+  }
+  function waitForIceGathering(pc, timeoutMs = 5e3) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        pc.removeEventListener("icegatheringstatechange", onChange);
+        pc.removeEventListener("icecandidate", onCandidate);
         clearTimeout(timer);
-        self._pending.delete(rid);
-        reject(notConnectedError(msg.type));
-      }
+        resolve();
+      };
+      const onChange = () => {
+        if (pc.iceGatheringState === "complete") finish();
+      };
+      const onCandidate = (ev) => {
+        if (!ev.candidate) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      pc.addEventListener("icegatheringstatechange", onChange);
+      pc.addEventListener("icecandidate", onCandidate);
     });
-  };
-
-  /** Fire-and-forget: a request whose reply nobody waits for. */
-  Session.prototype._sendQuiet = function (msg) {
-    if (!this._ws || this._ws.readyState !== 1 || this._state !== 'connected') return;
-    var frame = Object.assign({}, msg, { rid: this._nextRid() });
-    try { this._ws.send(JSON.stringify(frame)); } catch (e) { /* ignore */ }
-  };
-
-  Session.prototype._rejectPending = function () {
-    this._pending.forEach(function (p) {
-      clearTimeout(p.timer);
-      p.reject(notConnectedError());
+  }
+  function waitForConnected(pc, timeoutMs = 2e4) {
+    const state = () => pc.connectionState || pc.iceConnectionState;
+    const isUp = () => state() === "connected" || state() === "completed";
+    if (isUp()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        pc.removeEventListener("connectionstatechange", onChange);
+        pc.removeEventListener("iceconnectionstatechange", onChange);
+      };
+      const onChange = () => {
+        if (isUp()) {
+          cleanup();
+          resolve();
+        } else if (state() === "failed" || state() === "closed") {
+          cleanup();
+          reject(new Error(`media connection ${state()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error("media connection timed out"));
+      }, timeoutMs);
+      pc.addEventListener("connectionstatechange", onChange);
+      pc.addEventListener("iceconnectionstatechange", onChange);
     });
-    this._pending.clear();
-  };
-
-  Session.prototype._connectionFor = function (raw, connectionId) {
-    var id = (raw && raw.connectionId) || connectionId;
-    if (!id) return raw ? new Connection(raw) : null;
-    if (this.connection && this.connection.connectionId === id) return this.connection;
-    var known = this.connections.get(id);
-    if (known) return known;
-    return new Connection(raw || { connectionId: id });
-  };
-
-  Session.prototype._handleMessage = function (msg) {
-    var self = this;
-    if (msg.rid !== undefined && msg.rid !== null && this._pending.has(msg.rid)) {
-      var p = this._pending.get(msg.rid);
-      this._pending.delete(msg.rid);
-      clearTimeout(p.timer);
-      if (msg.type === 'error') {
-        var err = new Error(msg.message || 'error');
-        err.code = msg.code;
-        err.name = 'ServerError';
-        p.reject(err);
+  }
+  async function preferResolution(sender) {
+    if (!sender || !sender.getParameters || !sender.setParameters) return false;
+    try {
+      const params = sender.getParameters();
+      if (params.degradationPreference === "maintain-resolution") return true;
+      params.degradationPreference = "maintain-resolution";
+      await sender.setParameters(params);
+      return true;
+    } catch (e) {
+      log.debug("setParameters(degradationPreference) failed", e);
+      return false;
+    }
+  }
+  function closePeer(pc) {
+    if (!pc) return;
+    try {
+      pc.close();
+    } catch {
+    }
+  }
+  function summarizeStats(report, direction) {
+    const out = { audio: {}, video: {}, timestamp: Date.now() };
+    const wanted = direction === "outbound" ? "outbound-rtp" : "inbound-rtp";
+    const remote = /* @__PURE__ */ new Map();
+    report.forEach((s) => {
+      if (s.type === "remote-inbound-rtp") remote.set(s.localId, s);
+    });
+    report.forEach((s) => {
+      if (s.type !== wanted) return;
+      const kind = s.kind || s.mediaType;
+      if (kind !== "audio" && kind !== "video") return;
+      const o = out[kind];
+      if (direction === "outbound") {
+        o.bytesSent = (o.bytesSent || 0) + (s.bytesSent || 0);
+        o.packetsSent = (o.packetsSent || 0) + (s.packetsSent || 0);
+        const r = remote.get(s.id);
+        o.packetsLost = (o.packetsLost || 0) + (r && r.packetsLost || 0);
+        if (kind === "video") o.frameRate = s.framesPerSecond || 0;
       } else {
-        p.resolve(msg);
+        o.bytesReceived = (o.bytesReceived || 0) + (s.bytesReceived || 0);
+        o.packetsReceived = (o.packetsReceived || 0) + (s.packetsReceived || 0);
+        o.packetsLost = (o.packetsLost || 0) + (s.packetsLost || 0);
+        if (kind === "video") {
+          o.frameRate = s.framesPerSecond || 0;
+          o.decodedFrameRate = s.framesPerSecond || 0;
+          o.width = s.frameWidth || 0;
+          o.height = s.frameHeight || 0;
+        }
       }
+      if (s.timestamp) out.timestamp = s.timestamp;
+    });
+    for (const kind of ["audio", "video"]) {
+      const o = out[kind];
+      const zeros = direction === "outbound" ? ["bytesSent", "packetsSent", "packetsLost"] : ["bytesReceived", "packetsReceived", "packetsLost"];
+      zeros.forEach((k) => {
+        if (o[k] === void 0) o[k] = 0;
+      });
+    }
+    return out;
+  }
+
+  // src/archivist/web/src/stream.js
+  var WATCHED = ["hasAudio", "hasVideo", "videoDimensions", "name"];
+  var Stream = class {
+    constructor(raw, connection) {
+      this[kUpdate](raw, connection);
+    }
+    /** Takes the server's fields; returns [{changedProperty, oldValue, newValue}] for what changed. */
+    [kUpdate](raw = {}, connection = void 0) {
+      const before = Object.fromEntries(WATCHED.map((k) => [k, this[k]]));
+      const first = this.streamId === void 0;
+      this.streamId = raw.streamId;
+      this.id = raw.streamId;
+      this.connection = connection || new Connection(raw.connection || { connectionId: raw.connectionId });
+      this.name = raw.name === void 0 || raw.name === null ? "" : raw.name;
+      this.hasAudio = raw.hasAudio !== false;
+      this.hasVideo = raw.hasVideo !== false;
+      this.hasCaptions = false;
+      this.initials = raw.initials || "";
+      this.videoType = raw.videoType || (this.hasVideo ? "camera" : void 0);
+      this.creationTime = raw.creationTime;
+      this.videoDimensions = raw.videoDimensions || null;
+      this.frameRate = raw.frameRate || null;
+      if (first) return [];
+      return WATCHED.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(this[k])).map((k) => ({ changedProperty: k, oldValue: before[k], newValue: this[k] }));
+    }
+  };
+
+  // src/archivist/web/src/widget.js
+  var CSS = `
+.OT_root{position:relative;overflow:hidden;background-color:#000;background-position:center;
+background-size:cover;background-repeat:no-repeat;display:inline-block;vertical-align:top;box-sizing:border-box}
+.OT_root .OT_video-element{width:100%;height:100%;display:block;background:transparent}
+.OT_root.OT_no-video .OT_video-element{visibility:hidden}
+.OT_root .OT_name{position:absolute;left:0;right:0;bottom:0;padding:2px 6px;font:12px sans-serif;color:#fff;
+background:rgba(0,0,0,.45);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;display:none;z-index:2}
+.OT_root[data-name-display="on"] .OT_name,.OT_root[data-name-display="auto"].OT_name-shown .OT_name,
+.OT_root[data-name-display="auto"]:hover .OT_name,.OT_root[data-name-display="auto"].OT_no-video .OT_name{display:block}
+.OT_root .OT_name:empty{display:none!important}
+.OT_root .OT_mute{position:absolute;top:6px;right:6px;width:26px;height:26px;border:0;border-radius:50%;padding:0;
+cursor:pointer;background:rgba(0,0,0,.55);color:#fff;font:bold 12px sans-serif;display:none;z-index:3}
+.OT_root .OT_mute.OT_active{background:rgba(200,0,0,.8)}
+.OT_root[data-button-display="on"] .OT_mute,.OT_root[data-button-display="auto"]:hover .OT_mute{display:block}
+.OT_root .OT_audio-level-meter{position:absolute;left:4px;top:10%;bottom:10%;width:6px;border-radius:3px;
+background:rgba(255,255,255,.25);display:none;z-index:2}
+.OT_root .OT_audio-level-meter__value{position:absolute;left:0;right:0;bottom:0;height:0;border-radius:3px;background:#3c3}
+.OT_root[data-audio-level-display="on"] .OT_audio-level-meter,
+.OT_root[data-audio-level-display="auto"].OT_no-video .OT_audio-level-meter{display:block}
+.OT_archiving{position:absolute;top:6px;left:6px;z-index:10;display:none;align-items:center;gap:4px;padding:2px 6px;
+border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-serif;letter-spacing:.05em;pointer-events:none}
+.OT_archiving[data-archiving="true"]{display:flex}
+.OT_root[data-archive-status-display="off"] .OT_archiving{display:none!important}
+.OT_archiving .OT_archiving-light{width:10px;height:10px;border-radius:50%;background:#e00;box-shadow:0 0 4px #f00}
+`;
+  var styleInstalled = false;
+  function installStyle() {
+    if (styleInstalled || typeof document === "undefined") return;
+    styleInstalled = true;
+    const style = document.createElement("style");
+    style.setAttribute("data-archivist", "style");
+    style.textContent = CSS.replace(/\n/g, "");
+    (document.head || document.documentElement).appendChild(style);
+  }
+  var DISPLAY_MODES = ["auto", "on", "off"];
+  var PUBLISHER_STYLE = Object.freeze({
+    archiveStatusDisplayMode: "auto",
+    audioLevelDisplayMode: "auto",
+    backgroundImageURI: "",
+    buttonDisplayMode: "auto",
+    nameDisplayMode: "auto",
+    videoDisabledDisplayMode: "auto"
+  });
+  var SUBSCRIBER_STYLE = Object.freeze({
+    audioBlockedDisplayMode: "auto",
+    audioLevelDisplayMode: "auto",
+    backgroundImageURI: "",
+    buttonDisplayMode: "auto",
+    nameDisplayMode: "auto",
+    videoDisabledDisplayMode: "auto"
+  });
+  function resolveTarget(target) {
+    if (target === void 0 || target === null || target === "") return null;
+    if (typeof target === "string") return typeof document === "undefined" ? null : document.getElementById(target);
+    return isElement(target) ? target : null;
+  }
+  var Widget = class {
+    #kind;
+    #props;
+    #style;
+    #root = null;
+    #video;
+    #nameEl = null;
+    #button = null;
+    #meterValue = null;
+    #archive = null;
+    #archiving = false;
+    #hasVideo = true;
+    #id;
+    #target;
+    #onMute;
+    #nameTimer = null;
+    #removed = false;
+    /**
+     * @param {'publisher'|'subscriber'} kind
+     * @param {object} props the widget properties (insertMode, insertDefaultUI, width, height,
+     *   fitMode, mirror, showControls, style, name)
+     * @param {{onMuteClick?: () => void}} hooks
+     */
+    constructor(kind, target, props, hooks = {}) {
+      installStyle();
+      this.#kind = kind;
+      this.#props = props;
+      this.#onMute = hooks.onMuteClick || null;
+      this.#target = target;
+      this.#style = { ...kind === "publisher" ? PUBLISHER_STYLE : SUBSCRIBER_STYLE };
+      if (props.showControls === false) {
+        this.#style.nameDisplayMode = "off";
+        this.#style.buttonDisplayMode = "off";
+        this.#style.audioLevelDisplayMode = "off";
+      }
+      this.#video = this.#makeVideo();
+      const mode = props.insertMode || "replace";
+      const defaultUI = props.insertDefaultUI !== false;
+      const resolved = resolveTarget(target);
+      if (defaultUI && mode === "replace" && (resolved || typeof target === "string" && target)) {
+        this.#id = resolved ? resolved.id || (resolved.id = uid("OT")) : target;
+      } else {
+        this.#id = uid("OT");
+      }
+      if (defaultUI && !(mode === "replace" && !resolved && typeof target === "string" && target)) {
+        this.#root = mode === "replace" && resolved ? resolved : document.createElement("div");
+        this.#build();
+      }
+      if (props.style) this.setStyle(props.style);
+    }
+    get id() {
+      return this.#id;
+    }
+    /** The root element (undefined without the default UI, or before a 'replace' target exists). */
+    get element() {
+      return this.#root || void 0;
+    }
+    get video() {
+      return this.#video;
+    }
+    get defaultUI() {
+      return this.#props.insertDefaultUI !== false;
+    }
+    /** Inserts the root once the DOM is ready, following insertMode. */
+    async insert() {
+      if (!this.defaultUI) return;
+      await domReady();
+      if (this.#removed) return;
+      const mode = this.#props.insertMode || "replace";
+      const target = resolveTarget(this.#target);
+      if (this.#target && !target) log.warn(`target element "${this.#target}" not found; appending to <body>`);
+      if (!this.#root) {
+        if (target) {
+          this.#root = target;
+          if (!target.id) target.id = this.#id;
+          this.#id = target.id;
+        } else {
+          this.#root = document.createElement("div");
+          this.#root.id = this.#id;
+        }
+        this.#build();
+      }
+      const root = this.#root;
+      if (!target) {
+        if (!root.isConnected) document.body.appendChild(root);
+        return;
+      }
+      if (root === target) return;
+      switch (mode) {
+        case "append":
+          target.appendChild(root);
+          break;
+        case "before":
+          target.parentNode.insertBefore(root, target);
+          break;
+        case "after":
+          target.parentNode.insertBefore(root, target.nextSibling);
+          break;
+        default:
+          target.parentNode.replaceChild(root, target);
+      }
+    }
+    #makeVideo() {
+      const video = document.createElement("video");
+      video.autoplay = true;
+      video.playsInline = true;
+      video.setAttribute("playsinline", "");
+      if (this.#kind === "publisher") {
+        video.muted = true;
+        video.setAttribute("muted", "");
+      }
+      video.className = "OT_video-element";
+      this.setFitMode(this.#props.fitMode, video);
+      return video;
+    }
+    #build() {
+      const root = this.#root;
+      const props = this.#props;
+      while (root.firstChild) root.removeChild(root.firstChild);
+      if (!root.id) root.id = this.#id;
+      root.classList.add("OT_root", this.#kind === "publisher" ? "OT_publisher" : "OT_subscriber");
+      root.setAttribute("data-archivist", this.#kind);
+      const w = cssSize(props.width === void 0 ? 264 : props.width);
+      const h = cssSize(props.height === void 0 ? 198 : props.height);
+      if (w) root.style.width = w;
+      if (h) root.style.height = h;
+      root.appendChild(this.#video);
+      this.#nameEl = document.createElement("div");
+      this.#nameEl.className = "OT_name";
+      this.#nameEl.textContent = props.name || "";
+      root.appendChild(this.#nameEl);
+      this.#button = document.createElement("button");
+      this.#button.type = "button";
+      this.#button.className = "OT_mute";
+      this.#button.title = "Mute";
+      this.#button.setAttribute("aria-label", "Mute");
+      this.#button.textContent = "🔇";
+      this.#button.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        if (this.#onMute) this.#onMute();
+      });
+      root.appendChild(this.#button);
+      const meter = document.createElement("div");
+      meter.className = "OT_audio-level-meter";
+      this.#meterValue = document.createElement("div");
+      this.#meterValue.className = "OT_audio-level-meter__value";
+      meter.appendChild(this.#meterValue);
+      root.appendChild(meter);
+      if (this.#kind === "publisher") {
+        root.setAttribute("data-archiving", "false");
+        const indicator = document.createElement("div");
+        indicator.className = "OT_archiving";
+        indicator.setAttribute("data-archiving", "false");
+        indicator.setAttribute("role", "status");
+        indicator.setAttribute("aria-label", "Recording");
+        indicator.setAttribute("title", "This session is being recorded");
+        indicator.setAttribute("aria-hidden", "true");
+        indicator.style.display = "none";
+        const light = document.createElement("span");
+        light.className = "OT_archiving-light";
+        const label = document.createElement("span");
+        label.className = "OT_archiving-status";
+        label.textContent = "REC";
+        indicator.append(light, label);
+        root.appendChild(indicator);
+        this.#archive = indicator;
+      }
+      this.#applyStyle();
+      this.setArchiving(this.#archiving);
+      this.setHasVideo(this.#hasVideo);
+      root.classList.add("OT_name-shown");
+      this.#nameTimer = setTimeout(() => root.classList.remove("OT_name-shown"), 3e3);
+    }
+    setName(name) {
+      if (this.#nameEl) this.#nameEl.textContent = name || "";
+    }
+    setMirror(on) {
+      this.#video.style.transform = on ? "scaleX(-1)" : "";
+    }
+    setFitMode(mode, video = this.#video) {
+      video.style.objectFit = mode === "contain" ? "contain" : "cover";
+    }
+    getStyle() {
+      return { ...this.#style };
+    }
+    /** setStyle(name, value) or setStyle({name: value, ...}). */
+    setStyle(style, value) {
+      const entries = typeof style === "string" ? [[style, value]] : Object.entries(style || {});
+      for (const [k, v] of entries) {
+        if (!(k in this.#style)) continue;
+        if (k === "backgroundImageURI") this.#style[k] = v ? String(v) : "";
+        else if (k === "archiveStatusDisplayMode") this.#style[k] = v === "off" ? "off" : "auto";
+        else if (DISPLAY_MODES.includes(v)) this.#style[k] = v;
+      }
+      this.#applyStyle();
+    }
+    #applyStyle() {
+      const root = this.#root;
+      if (!root) return;
+      const s = this.#style;
+      root.setAttribute("data-name-display", s.nameDisplayMode);
+      root.setAttribute("data-button-display", s.buttonDisplayMode);
+      root.setAttribute("data-audio-level-display", s.audioLevelDisplayMode);
+      if (this.#kind === "publisher") root.setAttribute("data-archive-status-display", s.archiveStatusDisplayMode);
+      const uri = s.backgroundImageURI;
+      root.style.backgroundImage = uri && !/^data:image\/\w+;base64,$/.test(uri) ? `url("${uri.replace(/"/g, '\\"')}")` : "";
+    }
+    /** True when the audio level meter is on screen (the owner then samples levels). */
+    get showsAudioLevel() {
+      if (!this.#root || !this.#root.isConnected) return false;
+      const mode = this.#style.audioLevelDisplayMode;
+      return mode === "on" || mode === "auto" && !this.#hasVideo;
+    }
+    setAudioLevel(level2) {
+      if (this.#meterValue) this.#meterValue.style.height = `${Math.round(Math.min(1, Math.max(0, level2)) * 100)}%`;
+    }
+    /** Without video (audio-only, or video off) the background image and the meter show. */
+    setHasVideo(on) {
+      this.#hasVideo = !!on;
+      if (this.#root) this.#root.classList.toggle("OT_no-video", !on);
+    }
+    setMuted(muted) {
+      if (!this.#button) return;
+      this.#button.classList.toggle("OT_active", !!muted);
+      this.#button.title = muted ? "Unmute" : "Mute";
+      this.#button.setAttribute("aria-label", this.#button.title);
+      this.#button.setAttribute("aria-pressed", muted ? "true" : "false");
+    }
+    /** The publisher's recording indicator (data-archiving on the root and the indicator). */
+    setArchiving(on) {
+      this.#archiving = !!on;
+      const v = on ? "true" : "false";
+      if (this.#root && this.#kind === "publisher") {
+        this.#root.setAttribute("data-archiving", v);
+        this.#root.classList.toggle("OT_archiving-on", !!on);
+      }
+      if (this.#archive) {
+        this.#archive.setAttribute("data-archiving", v);
+        this.#archive.setAttribute("aria-hidden", on ? "false" : "true");
+        this.#archive.style.display = on ? "flex" : "none";
+      }
+    }
+    remove() {
+      this.#removed = true;
+      clearTimeout(this.#nameTimer);
+      this.#video.srcObject = null;
+      if (this.#root && this.#root.parentNode) this.#root.parentNode.removeChild(this.#root);
+    }
+  };
+  function startPlayback(video, wantSound, onBlocked, onUnblocked) {
+    let p;
+    try {
+      p = video.play();
+    } catch {
       return;
     }
-    switch (msg.type) {
-      case 'sessionConnected':
-        if (this._finishConnect && msg.connection) {
-          this._onConnected({ connection: msg.connection, sessionId: msg.sessionId, capabilities: {} });
-        }
-        break;
-      case 'connectionCreated': {
-        if (!msg.connection) break;
-        if (this.connection && msg.connection.connectionId === this.connection.connectionId) break;
-        if (this.connections.has(msg.connection.connectionId)) break;
-        var c = this.connections.add(new Connection(msg.connection));
-        this.dispatchEvent(new Event('connectionCreated', { connection: c, connections: [c] }, false));
-        break;
+    if (!p || typeof p.catch !== "function") return;
+    p.catch((err) => {
+      if (!err || err.name !== "NotAllowedError" || video.muted) return;
+      video.muted = true;
+      video.play().catch(() => {
+      });
+      if (!wantSound) return;
+      if (onBlocked) onBlocked();
+      const unmute = () => {
+        video.muted = false;
+        document.removeEventListener("click", unmute, true);
+        document.removeEventListener("keydown", unmute, true);
+        if (onUnblocked) onUnblocked();
+      };
+      document.addEventListener("click", unmute, true);
+      document.addEventListener("keydown", unmute, true);
+    });
+  }
+  function imageData(video) {
+    if (!video || !video.videoWidth) return null;
+    const c = document.createElement("canvas");
+    c.width = video.videoWidth;
+    c.height = video.videoHeight;
+    c.getContext("2d").drawImage(video, 0, 0);
+    return c.toDataURL("image/png").replace(/^data:image\/png;base64,/, "");
+  }
+
+  // src/archivist/web/src/publisher.js
+  var TRACK_POLL_MS = 500;
+  var Publisher = class _Publisher extends EventDispatcher {
+    #props;
+    #widget;
+    #ready;
+    #tracks = { audio: null, video: null };
+    #external = /* @__PURE__ */ new Set();
+    // tracks the application handed in: never stopped by us
+    #videoType = null;
+    #preview = null;
+    // MediaStream shown in the widget's <video>
+    #publishAudio;
+    #publishVideo;
+    #link = null;
+    // the session's internal interface while publishing
+    #stream = null;
+    #pc = null;
+    #senders = { audio: null, video: null };
+    #attempt = null;
+    #onCreated = null;
+    #streamCreatedSent = false;
+    #streamDestroyedSent = false;
+    #destroyed = false;
+    #sampler;
+    #trackTimer = null;
+    #endedSeen = /* @__PURE__ */ new Set();
+    #dimensions = null;
+    constructor(targetElement, properties, completionHandler) {
+      super();
+      const props = { ...properties || {} };
+      this.#props = props;
+      this.#publishAudio = props.publishAudio !== false;
+      this.#publishVideo = props.publishVideo !== false;
+      this.accessAllowed = false;
+      this.#widget = new Widget("publisher", targetElement, props, {
+        onMuteClick: () => this.publishAudio(!this.#publishAudio)
+      });
+      this.#widget.insert().catch((err) => log.error("could not insert the publisher", err));
+      this.#sampler = new AudioLevelSampler({
+        track: () => this.#tracks.audio,
+        pc: () => this.#pc,
+        remote: false,
+        onLevel: (level2) => this.#onAudioLevel(level2)
+      });
+      const video = this.#widget.video;
+      video.addEventListener("resize", () => this.#onResize());
+      const proto = _Publisher.prototype;
+      this.publishAudio = Object.assign((value) => proto.publishAudio.call(this, value), {
+        promise: (value) => Promise.resolve(void proto.publishAudio.call(this, value))
+      });
+      this.publishVideo = Object.assign((value, cb) => proto.publishVideo.call(this, value, cb), {
+        promise: (value) => Promise.resolve(void proto.publishVideo.call(this, value))
+      });
+      this.destroy = Object.assign((reason) => proto.destroy.call(this, reason), {
+        promise: () => Promise.resolve(void proto.destroy.call(this))
+      });
+      this.#ready = this.#acquire();
+      settle(this.#ready.then(() => void 0), completionHandler, this).catch(noop);
+    }
+    // ---- properties -----------------------------------------------------------------------------
+    get id() {
+      return this.#widget.id;
+    }
+    get guid() {
+      return this.#widget.id;
+    }
+    get element() {
+      return this.#widget.element;
+    }
+    get stream() {
+      return this.#stream || void 0;
+    }
+    get streamId() {
+      return this.#stream ? this.#stream.streamId : void 0;
+    }
+    get session() {
+      return this.#link ? this.#link.session : void 0;
+    }
+    // ---- media ----------------------------------------------------------------------------------
+    async #acquire() {
+      let t;
+      try {
+        t = await acquireTracks(this.#props);
+      } catch (err) {
+        const e = mediaError(err);
+        this.dispatchEvent(new Event("accessDenied", { error: e }, false));
+        throw e;
       }
-      case 'connectionDestroyed': {
-        if (!msg.connection) break;
-        var id = msg.connection.connectionId;
-        var conn = this.connections.remove(id) || new Connection(msg.connection);
-        this.dispatchEvent(new Event('connectionDestroyed', {
-          connection: conn, connections: [conn], reason: msg.reason || 'clientDisconnected'
-        }, true));
-        break;
-      }
-      case 'streamCreated': {
-        if (!msg.stream) break;
-        var own = msg.publisher === true ||
-          (this.connection && msg.stream.connectionId === this.connection.connectionId);
-        if (own) {
-          var pub = this._ownStreams.get(msg.stream.streamId);
-          if (pub) pub._handleStreamCreated(msg.stream);
-          else this._earlyOwnStreams.set(msg.stream.streamId, msg.stream);
-          break;
-        }
-        if (this.streams.has(msg.stream.streamId)) break;
-        var s = this.streams.add(new Stream(msg.stream,
-          this._connectionFor(msg.stream.connection, msg.stream.connectionId)));
-        this.dispatchEvent(new Event('streamCreated', { stream: s, streams: [s] }, false));
-        break;
-      }
-      case 'streamDestroyed': {
-        if (!msg.stream) break;
-        var sid = msg.stream.streamId;
-        var ownPub = this._ownStreams.get(sid);
-        if (ownPub || msg.publisher === true) {
-          this._earlyOwnStreams.delete(sid);
-          if (ownPub) ownPub._handleStreamDestroyed(msg.reason);
-          break;
-        }
-        var stream = this.streams.remove(sid) || new Stream(msg.stream,
-          this._connectionFor(msg.stream.connection, msg.stream.connectionId));
-        this.dispatchEvent(new Event('streamDestroyed', {
-          stream: stream, streams: [stream], reason: msg.reason || 'clientDisconnected'
-        }, true), function () {
-          self.getSubscribersForStream(stream).forEach(function (sub) {
-            sub._teardown('streamDestroyed');
-          });
+      if (this.#destroyed) {
+        [t.audio, t.video].forEach((track) => {
+          if (track && !t.external.includes(track)) track.stop();
         });
-        break;
+        throw otError(Errors.UNABLE_TO_CAPTURE_MEDIA, "the publisher was destroyed", ExceptionCodes.UNABLE_TO_PUBLISH);
       }
-      case 'subscriptionClosed': {
-        var sub = this._subscriptions.get(msg.subscriptionId);
-        if (sub) sub._teardown(msg.reason || 'streamDestroyed');
-        break;
+      this.#tracks = { audio: t.audio, video: t.video };
+      t.external.forEach((track) => this.#external.add(track));
+      this.#videoType = t.video ? t.videoType : null;
+      const mirror = this.#props.mirror !== void 0 ? !!this.#props.mirror : this.#videoType === "camera";
+      this.#widget.setMirror(mirror && !!t.video);
+      if (this.#props.fitMode === void 0 && this.#videoType === "screen") this.#widget.setFitMode("contain");
+      if (this.#props.videoContentHint !== void 0 && t.video) t.video.contentHint = this.#props.videoContentHint;
+      this.#applyEnabled();
+      this.#preview = new MediaStream([t.audio, t.video].filter(Boolean));
+      const video = this.#widget.video;
+      video.srcObject = this.#preview;
+      startPlayback(video, false);
+      this.accessAllowed = true;
+      this.#watchTracks();
+      this.dispatchEvent(new Event("accessAllowed", {}, false));
+      this.dispatchEvent(new Event("mediaStreamAvailable", { mediaStream: this.#preview }, false));
+      this.dispatchEvent(new Event("videoElementCreated", { element: video }, false));
+      this.#updateSampler();
+      return this.#preview;
+    }
+    #applyEnabled() {
+      if (this.#tracks.audio) this.#tracks.audio.enabled = this.#publishAudio;
+      if (this.#tracks.video) this.#tracks.video.enabled = this.#publishVideo;
+      this.#widget.setHasVideo(!!this.#tracks.video && this.#publishVideo);
+      this.#widget.setMuted(!this.#publishAudio);
+    }
+    /** Starts or stops sending audio (the track stays negotiated; it sends silence when off). */
+    publishAudio(value) {
+      this.#publishAudio = value !== false;
+      this.#applyEnabled();
+      return this;
+    }
+    /** Starts or stops sending video (black frames when off). */
+    publishVideo(value, completionHandler) {
+      this.#publishVideo = value !== false;
+      this.#applyEnabled();
+      this.#updateSampler();
+      if (typeof completionHandler === "function") completionHandler(void 0);
+      return this;
+    }
+    getAudioSource() {
+      return this.#tracks.audio || void 0;
+    }
+    getVideoSource() {
+      const track = this.#tracks.video;
+      const settings = track && track.getSettings ? track.getSettings() : {};
+      return {
+        deviceId: track && this.#videoType === "camera" ? settings.deviceId || null : null,
+        type: track ? this.#videoType : null,
+        track: track || null
+      };
+    }
+    /** Switches the microphone (a device id) or to an audio MediaStreamTrack; replaceTrack, no republish. */
+    setAudioSource(audioSource) {
+      return this.#switchSource("audio", audioSource);
+    }
+    /** Switches the camera to another video input device (camera publishers only). */
+    setVideoSource(videoSourceId) {
+      return this.#switchSource("video", videoSourceId);
+    }
+    /** Switches to the next camera; resolves with {deviceId}. */
+    async cycleVideo() {
+      await this.#ready;
+      if (this.#videoType !== "camera") {
+        throw otError(
+          Errors.SET_VIDEO_SOURCE_FAILURE,
+          "cycleVideo needs a publisher whose video is a camera",
+          ExceptionCodes.SET_VIDEO_SOURCE_FAILURE
+        );
       }
-      case 'signal': {
-        // Like OpenTok.js: one SignalEvent whose type is 'signal:<type>' (or 'signal' when untyped),
-        // delivered to 'signal:<type>' listeners and then to 'signal' listeners.
-        var from = msg.from ? this._connectionFor(msg.from, msg.from.connectionId) : null;
-        var sigType = msg.signalType === undefined || msg.signalType === null ? '' : String(msg.signalType);
-        var data = msg.data === undefined || msg.data === null ? '' : msg.data;
-        var sev = new Event(sigType ? 'signal:' + sigType : 'signal',
-          { data: data, from: from, signalType: sigType }, false);
-        sev.target = this;
-        if (sigType) this.dispatchEvent(sev);
-        var list = (this._listeners().signal || []).slice();
-        list.forEach(function (l) {
-          if (l.once) self.off('signal', l.handler, l.context);
-          try { l.handler.call(l.context || self, sev); } catch (e) {
-            log.error('a "signal" handler threw', e);
+      const ids = await videoInputIds();
+      const current = this.getVideoSource().deviceId;
+      if (ids.length < 2) return { deviceId: current };
+      const next = ids[(ids.indexOf(current) + 1) % ids.length];
+      await this.#switchSource("video", next);
+      return { deviceId: this.getVideoSource().deviceId };
+    }
+    async #switchSource(kind, source) {
+      await this.#ready;
+      if (this.#destroyed) throw otError(Errors.NOT_SUPPORTED, "the publisher was destroyed", ExceptionCodes.UNABLE_TO_PUBLISH);
+      const old = this.#tracks[kind];
+      let track;
+      let external = false;
+      if (kind === "audio") {
+        if (isTrack(source)) {
+          if (source.kind !== "audio") throw otError(Errors.INVALID_PARAMETER, "setAudioSource needs an audio track", ExceptionCodes.INVALID_PARAMETER);
+          track = source;
+          external = true;
+        } else if (typeof source === "string" && source) {
+          track = await this.#captureDevice("audio", source);
+        } else {
+          throw otError(Errors.INVALID_PARAMETER, "setAudioSource takes a device id or a MediaStreamTrack", ExceptionCodes.INVALID_PARAMETER);
+        }
+        if (!old) throw otError(Errors.NOT_SUPPORTED, "this publisher has no audio to replace", ExceptionCodes.INVALID_PARAMETER);
+      } else {
+        if (this.#videoType !== "camera") {
+          throw otError(
+            Errors.SET_VIDEO_SOURCE_FAILURE,
+            "setVideoSource needs a publisher whose video is a camera",
+            ExceptionCodes.SET_VIDEO_SOURCE_FAILURE
+          );
+        }
+        const ids = typeof source === "string" ? await videoInputIds() : [];
+        if (!ids.includes(source)) {
+          throw otError(Errors.INVALID_VIDEO_SOURCE, `${source} is not a video input device`, ExceptionCodes.INVALID_VIDEO_SOURCE);
+        }
+        track = await this.#captureDevice("video", source);
+      }
+      track.enabled = kind === "audio" ? this.#publishAudio : this.#publishVideo;
+      const sender = this.#senders[kind];
+      if (sender) {
+        try {
+          await sender.replaceTrack(track);
+        } catch (err) {
+          if (!external) track.stop();
+          throw otError(Errors.NOT_SUPPORTED, `replaceTrack failed: ${err && err.message}`, ExceptionCodes.UNABLE_TO_PUBLISH);
+        }
+      }
+      this.#tracks[kind] = track;
+      if (external) this.#external.add(track);
+      if (this.#preview) {
+        if (old) this.#preview.removeTrack(old);
+        this.#preview.addTrack(track);
+      }
+      if (old && !this.#external.has(old)) old.stop();
+      this.#endedSeen.delete(old);
+      if (kind === "audio") {
+        const settings = track.getSettings ? track.getSettings() : {};
+        const device = (await listDevices().catch(() => [])).find((d) => d.deviceId === settings.deviceId);
+        this.dispatchEvent(new Event("audioInputDeviceChanged", {
+          device: { deviceId: settings.deviceId || null, label: device ? device.label : track.label || null }
+        }, false));
+      }
+      return void 0;
+    }
+    async #captureDevice(kind, deviceId) {
+      const props = { ...this.#props, audioSource: deviceId, videoSource: deviceId };
+      const constraints = kind === "audio" ? { audio: audioConstraints(props) } : { video: videoConstraints(props, deviceId) };
+      try {
+        const ms = await navigator.mediaDevices.getUserMedia(constraints);
+        return kind === "audio" ? ms.getAudioTracks()[0] : ms.getVideoTracks()[0];
+      } catch (err) {
+        if (kind === "video") throw otError(Errors.INVALID_VIDEO_SOURCE, mediaError(err).message, ExceptionCodes.INVALID_VIDEO_SOURCE);
+        throw mediaError(err);
+      }
+    }
+    // mediaStopped: a track ended (device unplugged, screen share stopped, app stopped its track)
+    #watchTracks() {
+      const check = () => {
+        const live = ["audio", "video"].map((k) => this.#tracks[k]).filter(Boolean);
+        let changed = false;
+        for (const t of live) {
+          if (t.readyState === "ended" && !this.#endedSeen.has(t)) {
+            this.#endedSeen.add(t);
+            changed = true;
+            this.dispatchEvent(new Event("mediaStopped", { track: t }, true));
+          }
+        }
+        if (changed && live.length && live.every((t) => t.readyState === "ended")) {
+          clearInterval(this.#trackTimer);
+          this.#trackTimer = null;
+          this.dispatchEvent(new Event("mediaStopped", { track: void 0 }, true), () => {
+            if (this.#link && this.#stream) this.#link.unpublish(this);
+            else this.destroy("mediaStopped");
+          });
+        }
+      };
+      for (const t of [this.#tracks.audio, this.#tracks.video]) if (t) t.addEventListener("ended", check);
+      this.#trackTimer = setInterval(check, TRACK_POLL_MS);
+    }
+    // ---- audio level --------------------------------------------------------------------------
+    [kListenersChanged](type) {
+      if (type === "audioLevelUpdated") this.#updateSampler();
+    }
+    #updateSampler() {
+      if (this.#sampler === void 0) return;
+      const want = !this.#destroyed && !!this.#tracks.audio && (this[kListenerCount]("audioLevelUpdated") > 0 || this.#widget.showsAudioLevel);
+      if (want) this.#sampler.start();
+      else this.#sampler.stop();
+    }
+    #onAudioLevel(level2) {
+      this.#widget.setAudioLevel(level2);
+      this.dispatchEvent(new Event("audioLevelUpdated", { audioLevel: level2 }, false));
+    }
+    #onResize() {
+      const video = this.#widget.video;
+      const now = { width: video.videoWidth, height: video.videoHeight };
+      const before = this.#dimensions;
+      this.#dimensions = now;
+      if (before && (before.width !== now.width || before.height !== now.height)) {
+        this.dispatchEvent(new Event("videoDimensionsChanged", { oldValue: before, newValue: now }, false));
+      }
+    }
+    // ---- widget -------------------------------------------------------------------------------
+    videoWidth() {
+      return this.#widget.video.videoWidth;
+    }
+    videoHeight() {
+      return this.#widget.video.videoHeight;
+    }
+    getImgData() {
+      return imageData(this.#widget.video);
+    }
+    getStyle() {
+      return this.#widget.getStyle();
+    }
+    setStyle(style, value) {
+      this.#widget.setStyle(style, value);
+      this.#updateSampler();
+      return this;
+    }
+    // ---- statistics -----------------------------------------------------------------------------
+    /** [{stats: {audio, video, timestamp}}]: one entry, the connection to the server (routed). */
+    getStats(completionHandler) {
+      const p = (async () => {
+        if (!this.#pc) throw otError(Errors.NOT_CONNECTED, "the publisher is not publishing", ExceptionCodes.PEER_CONNECTION_NOT_CONNECTED);
+        return [{ stats: summarizeStats(await this.#pc.getStats(), "outbound") }];
+      })();
+      return settle(p, completionHandler, this, true);
+    }
+    /** [{rtcStatsReport}]: the RTCStatsReport of the connection to the server. */
+    async getRtcStatsReport() {
+      if (!this.#pc) throw otError(Errors.NOT_CONNECTED, "the publisher is not publishing", ExceptionCodes.PEER_CONNECTION_NOT_CONNECTED);
+      return [{ rtcStatsReport: await this.#pc.getStats() }];
+    }
+    // ---- publishing (driven by Session) ---------------------------------------------------------
+    /** The session's part of publish(): resolves once the server has media (streamCreated). */
+    [kPublishTo](link) {
+      return new Promise((resolve, reject) => {
+        if (this.#destroyed) {
+          reject(otError(Errors.UNABLE_TO_CAPTURE_MEDIA, "this publisher was destroyed", ExceptionCodes.UNABLE_TO_PUBLISH));
+          return;
+        }
+        if (this.#attempt || this.#stream) {
+          reject(otError(Errors.INVALID_PARAMETER, "this publisher is already publishing", ExceptionCodes.UNABLE_TO_PUBLISH));
+          return;
+        }
+        this.#run(link, resolve, reject);
+      });
+    }
+    async #run(link, resolve, reject) {
+      const attempt = {};
+      this.#attempt = attempt;
+      this.#streamCreatedSent = false;
+      this.#streamDestroyedSent = false;
+      this.#link = link;
+      link.addPublisher(this);
+      this.#widget.setArchiving(link.archiving());
+      let answerTimer = null;
+      const fail = (name, message, code = ExceptionCodes.UNABLE_TO_PUBLISH) => {
+        clearTimeout(answerTimer);
+        if (this.#attempt !== attempt) return;
+        this.#attempt = null;
+        closePeer(this.#pc);
+        this.#pc = null;
+        this.#senders = { audio: null, video: null };
+        const stream = this.#stream;
+        this.#stream = null;
+        link.removePublisher(this, stream && stream.streamId);
+        if (stream) link.send({ type: "unpublish", streamId: stream.streamId });
+        this.#link = null;
+        this.#widget.setArchiving(false);
+        reject(otError(name, message, code));
+      };
+      try {
+        await this.#ready;
+      } catch (e) {
+        fail(e.name || Errors.USER_MEDIA_ACCESS_DENIED, e.message);
+        return;
+      }
+      if (this.#attempt !== attempt) return;
+      if (!link.isConnected()) {
+        fail(Errors.NOT_CONNECTED, "publish: the client is not connected", ExceptionCodes.NOT_CONNECTED);
+        return;
+      }
+      const tracks = [this.#tracks.audio, this.#tracks.video].filter(Boolean);
+      if (!tracks.length) {
+        fail(Errors.NO_VALID_CONSTRAINTS, "nothing to publish: no audio and no video");
+        return;
+      }
+      let pc;
+      try {
+        pc = new RTCPeerConnection(link.rtcConfiguration());
+      } catch (err) {
+        fail(Errors.CREATE_PEER_CONNECTION_FAILED, `could not create the peer connection: ${err && err.message}`);
+        return;
+      }
+      this.#pc = pc;
+      try {
+        for (const track of tracks) {
+          const t = pc.addTransceiver(track, { direction: "sendonly", streams: [this.#preview] });
+          this.#senders[track.kind] = t.sender;
+        }
+        await pc.setLocalDescription(await pc.createOffer());
+        const degradationSet = await preferResolution(this.#senders.video);
+        await waitForIceGathering(pc, 5e3);
+        if (this.#attempt !== attempt) return;
+        const v = this.#tracks.video;
+        const settings = v && v.getSettings ? v.getSettings() : {};
+        const req = {
+          type: "publish",
+          name: this.#props.name || "",
+          hasAudio: !!this.#tracks.audio,
+          hasVideo: !!v,
+          sdp: pc.localDescription.sdp
+        };
+        if (v) {
+          req.videoType = this.#videoType;
+          const res = parseResolution(this.#props.resolution);
+          req.width = settings.width || res.width;
+          req.height = settings.height || res.height;
+          const fr = settings.frameRate || Number(this.#props.frameRate) || void 0;
+          if (fr) req.frameRate = Math.round(fr);
+        }
+        let reply;
+        try {
+          reply = await link.request(req);
+        } catch (err) {
+          if (err && err.code === 403) fail(Errors.PERMISSION_DENIED, err.message || "this token cannot publish");
+          else if (err instanceof OTError && err.name === Errors.NOT_CONNECTED) fail(Errors.NOT_CONNECTED, err.message, ExceptionCodes.NOT_CONNECTED);
+          else fail(Errors.UNEXPECTED_SERVER_RESPONSE, `the server refused to publish: ${err && err.message || err}`);
+          return;
+        }
+        if (this.#attempt !== attempt) {
+          if (reply && reply.stream) link.send({ type: "unpublish", streamId: reply.stream.streamId });
+          return;
+        }
+        const stream = new Stream(reply.stream, link.connection());
+        this.#stream = stream;
+        link.addOwnStream(stream, this);
+        this.#onCreated = () => {
+          clearTimeout(answerTimer);
+          this.#attempt = null;
+          resolve(this);
+        };
+        try {
+          await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+        } catch (err) {
+          fail(Errors.SET_REMOTE_DESCRIPTION_FAILED, `the server's answer was refused: ${err && err.message}`);
+          return;
+        }
+        if (!degradationSet) await preferResolution(this.#senders.video);
+        const early = link.takeEarlyOwnStream(stream.streamId);
+        if (early) {
+          this[kStreamCreated](early);
+        } else if (!this.#streamCreatedSent) {
+          answerTimer = setTimeout(() => {
+            if (!this.#streamCreatedSent) fail(Errors.TIMEOUT, "the stream did not start within 20 s");
+          }, 2e4);
+          pc.addEventListener("connectionstatechange", () => {
+            if (pc.connectionState === "failed" && !this.#streamCreatedSent) {
+              fail(Errors.ICE_WORKFLOW_FAILED, "the media connection failed");
+            }
+          });
+        }
+      } catch (err) {
+        fail(Errors.CREATE_PEER_CONNECTION_FAILED, `could not set up the media connection: ${err && err.message || err}`);
+      }
+    }
+    /** The server announced this publisher's stream (streamCreated with publisher: true). */
+    [kStreamCreated](raw) {
+      if (!this.#stream || this.#streamCreatedSent) return;
+      this.#stream[kUpdate](raw, this.#link && this.#link.connection());
+      this.#streamCreatedSent = true;
+      this.dispatchEvent(new Event("streamCreated", { stream: this.#stream }, false));
+      if (this.#onCreated) {
+        const cb = this.#onCreated;
+        this.#onCreated = null;
+        cb();
+      }
+    }
+    /**
+     * The stream is gone (unpublished, force-unpublished, disconnected): streamDestroyed, whose
+     * default action destroys the publisher. `deferClose`: the peer connection closes a second
+     * later, so the server sees the unpublish before the media goes away.
+     */
+    [kStreamDestroyed](reason, deferClose = false) {
+      const stream = this.#stream;
+      const link = this.#link;
+      this.#attempt = null;
+      this.#onCreated = null;
+      const pc = this.#pc;
+      this.#pc = null;
+      this.#senders = { audio: null, video: null };
+      if (deferClose) setTimeout(() => closePeer(pc), 1e3);
+      else closePeer(pc);
+      if (link) link.removePublisher(this, stream && stream.streamId);
+      this.#stream = null;
+      this.#link = null;
+      this.#widget.setArchiving(false);
+      if (!stream || this.#streamDestroyedSent) return;
+      this.#streamDestroyedSent = true;
+      this.dispatchEvent(
+        new Event("streamDestroyed", { stream, reason: reason || "clientDisconnected" }, true),
+        () => this.destroy()
+      );
+    }
+    /** The session ended before the stream existed. */
+    [kDetach]() {
+      this.#attempt = null;
+      closePeer(this.#pc);
+      this.#pc = null;
+      this.#senders = { audio: null, video: null };
+      this.#link = null;
+      this.#widget.setArchiving(false);
+    }
+    [kSetArchiving](on) {
+      this.#widget.setArchiving(on);
+    }
+    // ---- teardown -----------------------------------------------------------------------------
+    /** Stops publishing, releases the camera/microphone and removes the element. */
+    destroy(reason) {
+      if (this.#destroyed) return this;
+      this.#destroyed = true;
+      if (this.#link && (this.#stream || this.#attempt)) {
+        const stream = this.#stream;
+        if (stream) this.#link.send({ type: "unpublish", streamId: stream.streamId });
+        this[kStreamDestroyed]("unpublished", true);
+      }
+      this.#attempt = null;
+      if (this.#pc) {
+        const pc = this.#pc;
+        this.#pc = null;
+        setTimeout(() => closePeer(pc), 1e3);
+      }
+      clearInterval(this.#trackTimer);
+      this.#trackTimer = null;
+      this.#sampler.stop();
+      for (const t of [this.#tracks.audio, this.#tracks.video]) {
+        if (t && !this.#external.has(t)) t.stop();
+      }
+      this.#widget.remove();
+      this.dispatchEvent(new Event("destroyed", { reason: typeof reason === "string" ? reason : "unpublished" }, false));
+      return this;
+    }
+  };
+
+  // src/archivist/web/src/collection.js
+  var Collection = class {
+    #items = /* @__PURE__ */ new Map();
+    #key;
+    constructor(key) {
+      this.#key = key;
+    }
+    length() {
+      return this.#items.size;
+    }
+    get(id) {
+      return this.#items.get(id);
+    }
+    has(id) {
+      return this.#items.has(id);
+    }
+    forEach(fn, context2) {
+      [...this.#items.values()].forEach(fn, context2);
+      return this;
+    }
+    map(fn, context2) {
+      return [...this.#items.values()].map(fn, context2);
+    }
+    /** The items that match: `fn(item)` is truthy, or every property of `filter` is equal. */
+    where(filter, context2) {
+      const items = [...this.#items.values()];
+      if (isFunction(filter)) return items.filter(filter, context2);
+      return items.filter((item) => Object.entries(filter || {}).every(([k, v]) => item[k] === v));
+    }
+    /** The first item that matches (an id finds by id). */
+    find(filter, context2) {
+      if (typeof filter === "string") return this.get(filter);
+      return this.where(filter, context2)[0];
+    }
+    [kAdd](item) {
+      this.#items.set(item[this.#key], item);
+      return item;
+    }
+    [kRemove](id) {
+      const item = this.#items.get(id);
+      this.#items.delete(id);
+      return item;
+    }
+    [kClear]() {
+      this.#items.clear();
+    }
+  };
+
+  // src/archivist/web/src/subscriber.js
+  var Subscriber = class _Subscriber extends EventDispatcher {
+    #link;
+    #stream;
+    #widget;
+    #pc = null;
+    #mediaStream = null;
+    #subscriptionId = null;
+    #audio;
+    #videoOn;
+    #destroyed = false;
+    #audioBlocked = false;
+    #sampler;
+    #dimensions = null;
+    constructor(link, stream, targetElement, properties) {
+      super();
+      const props = { ...properties || {} };
+      this.#link = link;
+      this.#stream = stream;
+      this.#audio = props.subscribeToAudio !== false;
+      this.#videoOn = props.subscribeToVideo !== false;
+      this.#widget = new Widget("subscriber", targetElement, { ...props, name: stream && stream.name }, {
+        onMuteClick: () => this.subscribeToAudio(!this.#audio)
+      });
+      if (this.#widget.element && this.streamId) this.#widget.element.setAttribute("data-stream-id", this.streamId);
+      this.#widget.setHasVideo(!!(stream && stream.hasVideo) && this.#videoOn);
+      this.#widget.setMuted(!this.#audio);
+      this.#widget.insert().catch(() => {
+      });
+      const video = this.#widget.video;
+      video.addEventListener("resize", () => this.#onResize());
+      registerSink(video);
+      this.#sampler = new AudioLevelSampler({
+        track: () => this.#mediaStream ? this.#mediaStream.getAudioTracks()[0] || null : null,
+        pc: () => this.#pc,
+        remote: true,
+        onLevel: (level2) => {
+          this.#widget.setAudioLevel(level2);
+          this.dispatchEvent(new Event("audioLevelUpdated", { audioLevel: level2 }, false));
+        }
+      });
+      if (props.audioVolume !== void 0) this.setAudioVolume(props.audioVolume);
+      const proto = _Subscriber.prototype;
+      for (const name of ["subscribeToAudio", "subscribeToVideo", "setAudioVolume", "restrictFrameRate"]) {
+        this[name] = Object.assign((value) => proto[name].call(this, value), {
+          promise: (value) => Promise.resolve(void proto[name].call(this, value))
+        });
+      }
+    }
+    get id() {
+      return this.#widget.id;
+    }
+    get guid() {
+      return this.#widget.id;
+    }
+    get element() {
+      return this.#widget.element;
+    }
+    get stream() {
+      return this.#stream || void 0;
+    }
+    get streamId() {
+      return this.#stream ? this.#stream.streamId : void 0;
+    }
+    get subscriptionId() {
+      return this.#subscriptionId;
+    }
+    get session() {
+      return this.#link.session;
+    }
+    /** Sets up the media; resolves with this subscriber once media is connected. */
+    async [kStart]() {
+      const link = this.#link;
+      const stream = this.#stream;
+      const fail = (name, message, code = ExceptionCodes.UNABLE_TO_SUBSCRIBE) => {
+        const err = otError(name, message, code);
+        this[kTeardown]("subscribeFailed");
+        throw err;
+      };
+      if (!link.isConnected()) fail(Errors.NOT_CONNECTED, "subscribe: the client is not connected");
+      if (!stream || !stream.streamId) fail(Errors.INVALID_PARAMETER, "subscribe needs a Stream");
+      if (link.capabilities().subscribe === 0) fail(Errors.PERMISSION_DENIED, "this token cannot subscribe");
+      let pc;
+      try {
+        pc = new RTCPeerConnection(link.rtcConfiguration());
+      } catch (err) {
+        fail(Errors.CREATE_PEER_CONNECTION_FAILED, `could not create the peer connection: ${err && err.message}`);
+      }
+      this.#pc = pc;
+      try {
+        const tracks = [];
+        if (stream.hasAudio) tracks.push(pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track);
+        if (stream.hasVideo) tracks.push(pc.addTransceiver("video", { direction: "recvonly" }).receiver.track);
+        if (!tracks.length) tracks.push(pc.addTransceiver("video", { direction: "recvonly" }).receiver.track);
+        this.#mediaStream = new MediaStream(tracks);
+        this.#applyEnabled();
+        pc.addEventListener("track", (ev) => {
+          if (this.#mediaStream && this.#mediaStream.getTrackById(ev.track.id) === null) this.#mediaStream.addTrack(ev.track);
+        });
+        const video = this.#widget.video;
+        video.srcObject = this.#mediaStream;
+        this.dispatchEvent(new Event("mediaStreamAvailable", { mediaStream: this.#mediaStream }, false));
+        this.dispatchEvent(new Event("videoElementCreated", { element: video }, false));
+        await pc.setLocalDescription(await pc.createOffer());
+        await waitForIceGathering(pc, 5e3);
+        if (this.#destroyed) return this;
+        let reply;
+        try {
+          reply = await link.request({
+            type: "subscribe",
+            streamId: stream.streamId,
+            subscribeToAudio: this.#audio,
+            subscribeToVideo: this.#videoOn,
+            sdp: pc.localDescription.sdp
+          });
+        } catch (err) {
+          if (err && err.code === 403) fail(Errors.PERMISSION_DENIED, err.message);
+          else if (err && err.code === 404) fail(Errors.STREAM_NOT_FOUND, err.message || "no such stream");
+          else if (err instanceof OTError && err.name === Errors.NOT_CONNECTED) fail(Errors.NOT_CONNECTED, err.message);
+          else fail(Errors.UNEXPECTED_SERVER_RESPONSE, `the server refused: ${err && err.message || err}`);
+        }
+        this.#subscriptionId = reply.subscriptionId;
+        link.addSubscription(reply.subscriptionId, this);
+        if (this.#destroyed) {
+          link.send({ type: "unsubscribe", subscriptionId: reply.subscriptionId });
+          return this;
+        }
+        try {
+          await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+        } catch (err) {
+          fail(Errors.SET_REMOTE_DESCRIPTION_FAILED, `the server's answer was refused: ${err && err.message}`);
+        }
+        startPlayback(video, this.#audio, () => {
+          this.#audioBlocked = true;
+          this.dispatchEvent(new Event("audioBlocked", {}, false));
+        }, () => {
+          this.#audioBlocked = false;
+          this.dispatchEvent(new Event("audioUnblocked", {}, false));
+        });
+        try {
+          await waitForConnected(pc, 2e4);
+        } catch (err) {
+          if (this.#destroyed) return this;
+          fail(Errors.ICE_WORKFLOW_FAILED, `the media connection failed: ${err.message}`);
+        }
+        if (this.#destroyed) return this;
+        pc.addEventListener("connectionstatechange", () => {
+          if (pc.connectionState === "failed" && !this.#destroyed) {
+            this.dispatchEvent(new Event("disconnected", { reason: "networkDisconnected" }, false));
           }
         });
-        break;
+        this.#updateSampler();
+        this.dispatchEvent(new Event("connected", { stream }, false));
+        return this;
+      } catch (err) {
+        if (err instanceof OTError) throw err;
+        if (this.#destroyed) return this;
+        return fail(Errors.CREATE_PEER_CONNECTION_FAILED, `could not set up the media connection: ${err && err.message || err}`);
       }
-      case 'archiveStarted':
-        this._setArchive(true, msg);
-        this.dispatchEvent(new Event('archiveStarted', {
-          id: msg.id || msg.archiveId, archiveId: msg.archiveId || msg.id, name: msg.name || ''
-        }, false));
-        break;
-      case 'archiveStopped':
-        this._setArchive(false, msg);
-        this.dispatchEvent(new Event('archiveStopped', {
-          id: msg.id || msg.archiveId, archiveId: msg.archiveId || msg.id, name: msg.name || ''
-        }, false));
-        break;
-      case 'sessionDisconnected':
-        this._disconnectReason = msg.reason || 'clientDisconnected';
-        break;
-      case 'pong':
-        break;
-      case 'error':
-        log.warn('server error: ' + msg.code + ' ' + msg.message);
-        break;
-      default:
-        log.debug('ignoring a "' + msg.type + '" frame');
     }
-  };
-
-  Session.prototype._setArchive = function (on, msg) {
-    var id = msg.archiveId || msg.id;
-    if (on) {
-      this.archives[id] = { id: id, name: msg.name || '' };
-      this._archive = this.archives[id];
-    } else {
-      delete this.archives[id];
-      this._archive = null;
+    #applyEnabled() {
+      if (!this.#mediaStream) return;
+      this.#mediaStream.getAudioTracks().forEach((t) => {
+        t.enabled = this.#audio;
+      });
+      this.#mediaStream.getVideoTracks().forEach((t) => {
+        t.enabled = this.#videoOn;
+      });
     }
-    this._archiving = Object.keys(this.archives).length > 0;
-    var archiving = this._archiving;
-    this._publishers.forEach(function (p) { p._setArchiving(archiving); });
-  };
-
-  Session.prototype.isArchiving = function () { return this._archiving; };
-
-  Session.prototype._onDisconnected = function (reason) {
-    if (this._sessionDisconnectedSent) return;
-    this._sessionDisconnectedSent = true;
-    this._state = 'disconnected';
-    this._rejectPending();
-    if (this._disconnectTimer) clearTimeout(this._disconnectTimer);
-    var self = this;
-    // Our own publishers' streams end with the session.
-    Array.from(this._publishers).forEach(function (pub) {
-      if (pub.stream) pub._handleStreamDestroyed(reason);
-      else {
-        pub._attempt = null;
-        pub._publishing = false;
-        closePeer(pub._pc);
-        pub._pc = null;
-        pub.session = null;
-        pub._setArchiving(false);
-      }
-    });
-    this._publishers.clear();
-    this._ownStreams.clear();
-    this._earlyOwnStreams.clear();
-    this.archives = {};
-    this._archiving = false;
-    this.dispatchEvent(new Event('sessionDisconnected', { reason: reason }, true), function () {
-      Array.from(self._subscribers).forEach(function (sub) { sub._teardown(reason); });
-    });
-    // Subscriptions cannot outlive the session, even when the default action was prevented.
-    Array.from(this._subscribers).forEach(function (sub) {
-      closePeer(sub._pc);
-      sub._pc = null;
-    });
-    this._subscribers.clear();
-    this._subscriptions.clear();
-    this.connections.clear();
-    this.streams.clear();
-  };
-
-  /** Leaves the session: sessionDisconnected (reason clientDisconnected) follows. */
-  Session.prototype.disconnect = function () {
-    var self = this;
-    var ws = this._ws;
-    if (this._state === 'connecting') {
-      this._ws = null;
-      if (this._finishConnect) {
-        this._finishConnect(OTError(ExceptionCodes.CONNECT_FAILED, 'OT_CONNECT_FAILED',
-          'disconnect() was called while connecting'));
-      }
-      this._state = 'disconnected';
-      if (ws) try { ws.close(1000); } catch (e) { /* ignore */ }
+    /** Plays or silences the stream's audio here (the server keeps sending it). */
+    subscribeToAudio(value) {
+      this.#audio = value !== false;
+      this.#applyEnabled();
+      this.#widget.setMuted(!this.#audio);
       return this;
     }
-    if (this._state !== 'connected') return this;
-    this._state = 'disconnecting';
-    this._disconnectReason = 'clientDisconnected';
-    // Peer connections close once the server has closed the WebSocket (_onDisconnected), so
-    // it sees a clean disconnect rather than lost media.
-    try {
-      if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'disconnect', rid: this._nextRid() }));
-    } catch (e) { /* ignore */ }
-    // If the server does not close within 2 s, close ourselves.
-    this._disconnectTimer = setTimeout(function () {
-      if (self._ws === ws) {
-        self._ws = null;
-        try { ws.close(1000); } catch (e) { /* ignore */ }
-        self._onDisconnected('clientDisconnected');
+    /** Shows or hides the stream's video here: videoDisabled / videoEnabled, reason 'subscribeToVideo'. */
+    subscribeToVideo(value) {
+      const on = value !== false;
+      const changed = on !== this.#videoOn;
+      this.#videoOn = on;
+      this.#applyEnabled();
+      this.#widget.setHasVideo(on && !!this.#stream && this.#stream.hasVideo);
+      if (on && this.#subscriptionId) this.#link.send({ type: "keyframe", subscriptionId: this.#subscriptionId });
+      if (changed) this.dispatchEvent(new Event(on ? "videoEnabled" : "videoDisabled", { reason: "subscribeToVideo" }, false));
+      this.#updateSampler();
+      return this;
+    }
+    isSubscribedToCaptions() {
+      return false;
+    }
+    isAudioBlocked() {
+      return this.#audioBlocked;
+    }
+    setAudioVolume(value) {
+      const v = Math.max(0, Math.min(100, Number(value)));
+      if (!Number.isNaN(v)) this.#widget.video.volume = v / 100;
+      return this;
+    }
+    getAudioVolume() {
+      return Math.round(this.#widget.video.volume * 100);
+    }
+    /** No simulcast layers to choose from: accepted and ignored. */
+    restrictFrameRate() {
+      return this;
+    }
+    setPreferredFrameRate() {
+      return Promise.resolve();
+    }
+    setPreferredResolution() {
+      return Promise.resolve();
+    }
+    videoWidth() {
+      return this.#widget.video.videoWidth;
+    }
+    videoHeight() {
+      return this.#widget.video.videoHeight;
+    }
+    getImgData() {
+      return imageData(this.#widget.video);
+    }
+    getStyle() {
+      return this.#widget.getStyle();
+    }
+    setStyle(style, value) {
+      this.#widget.setStyle(style, value);
+      this.#updateSampler();
+      return this;
+    }
+    /** {audio, video, timestamp} of the incoming media (OpenTok.js's SubscriberStats subset). */
+    getStats(completionHandler) {
+      const p = (async () => {
+        if (!this.#pc) throw otError(Errors.NOT_CONNECTED, "the subscriber is not connected", ExceptionCodes.PEER_CONNECTION_NOT_CONNECTED);
+        return summarizeStats(await this.#pc.getStats(), "inbound");
+      })();
+      return settle(p, completionHandler, this, true);
+    }
+    /** The RTCStatsReport of this subscriber's peer connection. */
+    async getRtcStatsReport() {
+      if (!this.#pc) throw otError(Errors.NOT_CONNECTED, "the subscriber is not connected", ExceptionCodes.PEER_CONNECTION_NOT_CONNECTED);
+      return this.#pc.getStats();
+    }
+    // ---- audio level / dimensions -------------------------------------------------------------
+    [kListenersChanged](type) {
+      if (type === "audioLevelUpdated") this.#updateSampler();
+    }
+    #updateSampler() {
+      if (this.#sampler === void 0) return;
+      const hasAudio = !!(this.#mediaStream && this.#mediaStream.getAudioTracks().length);
+      const want = !this.#destroyed && hasAudio && !!this.#pc && (this[kListenerCount]("audioLevelUpdated") > 0 || this.#widget.showsAudioLevel);
+      if (want) this.#sampler.start();
+      else this.#sampler.stop();
+    }
+    #onResize() {
+      const video = this.#widget.video;
+      const now = { width: video.videoWidth, height: video.videoHeight };
+      const before = this.#dimensions;
+      this.#dimensions = now;
+      if (before && (before.width !== now.width || before.height !== now.height)) {
+        this.dispatchEvent(new Event("videoDimensionsChanged", { oldValue: before, newValue: now }, false));
       }
-    }, 2000);
-    return this;
-  };
-
-  /**
-   * publish(publisher, completionHandler), or publish(targetElement, properties, completionHandler)
-   * to create the publisher on the fly. Returns the Publisher.
-   */
-  Session.prototype.publish = function (publisher, properties, completionHandler) {
-    if (isFunction(properties)) {
-      completionHandler = properties;
-      properties = undefined;
     }
-    if (!(publisher instanceof Publisher)) {
-      publisher = new Publisher(publisher, properties);
+    /**
+     * The stream's properties changed (Session's streamPropertyChanged): a publisher's video going
+     * off or on is videoDisabled / videoEnabled with reason 'publishVideo'.
+     */
+    [kStreamChanged](changes) {
+      for (const c of changes) {
+        if (c.changedProperty === "hasVideo") {
+          this.#widget.setHasVideo(c.newValue && this.#videoOn);
+          this.dispatchEvent(new Event(c.newValue ? "videoEnabled" : "videoDisabled", { reason: "publishVideo" }, false));
+        } else if (c.changedProperty === "name") {
+          this.#widget.setName(c.newValue);
+        }
+      }
     }
-    if (this._state !== 'connected') {
-      complete(completionHandler, notConnectedError('publish'), undefined, this);
-      return publisher;
+    // ---- teardown -----------------------------------------------------------------------------
+    [kTeardown](reason) {
+      if (this.#destroyed) return false;
+      this.#destroyed = true;
+      this.#sampler.stop();
+      closePeer(this.#pc);
+      this.#pc = null;
+      this.#link.removeSubscriber(this, this.#subscriptionId);
+      if (this.#mediaStream) this.#mediaStream.getTracks().forEach((t) => t.stop());
+      unregisterSink(this.#widget.video);
+      this.#widget.remove();
+      this.dispatchEvent(new Event("destroyed", { reason: reason || "unsubscribe" }, false));
+      return true;
     }
-    if (!this.capabilities.publish) {
-      complete(completionHandler, OTError(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED',
-        'this token\'s role does not allow publishing'), undefined, this);
-      return publisher;
-    }
-    publisher._publishTo(this, completionHandler);
-    return publisher;
-  };
-
-  /** Stops publishing; the Publisher gets streamDestroyed (default: the publisher is destroyed). */
-  Session.prototype.unpublish = function (publisher) {
-    if (!publisher || !(publisher instanceof Publisher) || publisher.session !== this) return this;
-    var stream = publisher.stream;
-    if (!stream) {
-      // Not yet published: cancel the attempt.
-      closePeer(publisher._pc);
-      publisher._pc = null;
-      publisher._attempt = null;
-      publisher._publishing = false;
-      publisher.session = null;
-      this._publishers.delete(publisher);
+    /** Ends this subscription (same as session.unsubscribe(subscriber)). */
+    destroy() {
+      if (this.#destroyed) return this;
+      if (this.#subscriptionId) this.#link.send({ type: "unsubscribe", subscriptionId: this.#subscriptionId });
+      this[kTeardown]("unsubscribe");
       return this;
     }
-    var self = this;
-    this._request({ type: 'unpublish', streamId: stream.streamId }).then(function () {
-      // streamDestroyed normally arrives with the reply; give it a moment, then end locally.
-      return delay(1000);
-    }, function () { /* fall through */ }).then(function () {
-      if (self._ownStreams.get(stream.streamId) === publisher) publisher._handleStreamDestroyed('unpublished');
-    });
-    return this;
   };
 
-  /**
-   * subscribe(stream, targetElement, properties, completionHandler): returns a Subscriber that
-   * shows the stream in a <video>.
-   */
-  Session.prototype.subscribe = function (stream, targetElement, properties, completionHandler) {
-    var args = optionalArgs(targetElement, properties, completionHandler);
-    targetElement = args[0]; properties = args[1]; completionHandler = args[2];
-    if (stream && !(stream instanceof Stream) && stream.streamId && this.streams.get(stream.streamId)) {
-      stream = this.streams.get(stream.streamId);
+  // src/archivist/web/src/transport.js
+  var OPEN = 1;
+  var SignalingTransport = class {
+    #ws = null;
+    #rid = 0;
+    #pending = /* @__PURE__ */ new Map();
+    #established = false;
+    #onMessage;
+    #onClose;
+    /** @param {{onMessage: (msg) => void, onClose: (code: number, reason: string) => void}} handlers */
+    constructor({ onMessage, onClose }) {
+      this.#onMessage = onMessage;
+      this.#onClose = onClose;
     }
-    var sub = new Subscriber(this, stream, targetElement, properties);
-    this._subscribers.add(sub);
-    // Start on the next tick so that listeners added right after subscribe() returns get
-    // videoElementCreated and connected.
-    Promise.resolve().then(function () { return sub._start(completionHandler); });
-    return sub;
-  };
-
-  Session.prototype.unsubscribe = function (subscriber) {
-    if (subscriber && subscriber instanceof Subscriber) subscriber.destroy();
-    return this;
-  };
-
-  Session.prototype.getSubscribersForStream = function (stream) {
-    var id = stream && (stream.streamId || stream);
-    return Array.from(this._subscribers).filter(function (s) { return s.streamId === id; });
-  };
-  Session.prototype.getPublisherForStream = function (stream) {
-    var id = stream && (stream.streamId || stream);
-    return this._ownStreams.get(id);
-  };
-
-  /** signal({type, data, to}, completionHandler); `to` is one Connection (all when omitted). */
-  Session.prototype.signal = function (signal, completionHandler) {
-    if (isFunction(signal)) {
-      completionHandler = signal;
-      signal = {};
+    get isOpen() {
+      return this.#established && !!this.#ws && this.#ws.readyState === OPEN;
     }
-    signal = signal || {};
-    if (this._state !== 'connected') {
-      complete(completionHandler, notConnectedError('signal'), undefined, this);
+    /**
+     * Opens the WebSocket and sends `connectFrame`. Calls `onConnected(reply)` synchronously on the
+     * `connected` reply (before any frame after it is handled) and resolves with it; rejects with
+     * the OT error of a refusal (close code), a failure or a timeout.
+     */
+    connect(url, connectFrame, { timeoutMs = 15e3, onConnected } = {}) {
+      return new Promise((resolve, reject) => {
+        let ws;
+        try {
+          ws = new WebSocket(url);
+        } catch (e) {
+          reject(otError(Errors.CONNECT_FAILED, `bad signaling URL ${url}: ${e.message}`, ExceptionCodes.CONNECT_FAILED));
+          return;
+        }
+        this.#ws = ws;
+        const rid = this.#nextRid();
+        let refusal = null;
+        let settled = false;
+        const finish = (error, reply) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve(reply);
+        };
+        const timer = setTimeout(() => {
+          if (this.#ws === ws) this.#ws = null;
+          try {
+            ws.close();
+          } catch {
+          }
+          finish(otError(
+            Errors.CONNECTION_TIMEOUT,
+            `no reply from the signaling server within ${Math.round(timeoutMs / 1e3)} s`,
+            ExceptionCodes.CONNECTION_TIMEOUT
+          ));
+        }, timeoutMs);
+        ws.onopen = () => {
+          if (this.#ws !== ws) return;
+          ws.send(JSON.stringify({ ...connectFrame, type: "connect", rid }));
+        };
+        ws.onmessage = (ev) => {
+          if (this.#ws !== ws) return;
+          let msg;
+          try {
+            msg = JSON.parse(ev.data);
+          } catch {
+            log.warn("ignoring a non-JSON frame from the server");
+            return;
+          }
+          if (!this.#established) {
+            if (msg.type === "error") refusal = msg;
+            else if (msg.type === "connected" && (msg.rid === rid || msg.rid === void 0)) {
+              this.#established = true;
+              if (onConnected) onConnected(msg);
+              finish(null, msg);
+            }
+            return;
+          }
+          this.#handle(msg);
+        };
+        ws.onerror = () => {
+        };
+        ws.onclose = (ev) => {
+          if (this.#ws !== ws) return;
+          this.#ws = null;
+          this.#rejectPending();
+          if (!this.#established) {
+            finish(connectErrorFromClose(ev.code, refusal && refusal.message));
+            return;
+          }
+          this.#established = false;
+          this.#onClose(ev.code, ev.reason);
+        };
+      });
+    }
+    /** Sends a request; resolves with its reply, rejects with {code, message} on an error frame. */
+    request(msg, timeoutMs = 2e4) {
+      if (!this.isOpen) return Promise.reject(notConnected(msg.type));
+      const rid = this.#nextRid();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#pending.delete(rid);
+          reject(otError(
+            Errors.TIMEOUT,
+            `no reply to "${msg.type}" within ${Math.round(timeoutMs / 1e3)} s`,
+            ExceptionCodes.UNEXPECTED_SERVER_RESPONSE
+          ));
+        }, timeoutMs);
+        this.#pending.set(rid, { resolve, reject, timer });
+        try {
+          this.#ws.send(JSON.stringify({ ...msg, rid }));
+        } catch {
+          clearTimeout(timer);
+          this.#pending.delete(rid);
+          reject(notConnected(msg.type));
+        }
+      });
+    }
+    /** A request whose reply nobody waits for. */
+    send(msg) {
+      if (!this.isOpen) return;
+      try {
+        this.#ws.send(JSON.stringify({ ...msg, rid: this.#nextRid() }));
+      } catch {
+      }
+    }
+    /** Closes the WebSocket without reporting it to onClose (the caller knows). */
+    abort(code = 1e3) {
+      const ws = this.#ws;
+      this.#ws = null;
+      this.#established = false;
+      this.#rejectPending();
+      if (ws) {
+        try {
+          ws.close(code);
+        } catch {
+        }
+      }
+    }
+    #nextRid() {
+      this.#rid += 1;
+      return this.#rid;
+    }
+    #handle(msg) {
+      if (msg.rid !== void 0 && msg.rid !== null && this.#pending.has(msg.rid)) {
+        const p = this.#pending.get(msg.rid);
+        this.#pending.delete(msg.rid);
+        clearTimeout(p.timer);
+        if (msg.type === "error") {
+          const err = new Error(msg.message || "error");
+          err.code = msg.code;
+          err.name = "ServerError";
+          p.reject(err);
+        } else {
+          p.resolve(msg);
+        }
+        return;
+      }
+      this.#onMessage(msg);
+    }
+    #rejectPending() {
+      for (const p of this.#pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(notConnected());
+      }
+      this.#pending.clear();
+    }
+  };
+
+  // src/archivist/web/src/session.js
+  var Session = class _Session extends EventDispatcher {
+    #state = "disconnected";
+    // 'disconnected' | 'connecting' | 'connected' | 'disconnecting'
+    #options;
+    #transport;
+    #iceServers = [];
+    #iceConfig;
+    #publishers = /* @__PURE__ */ new Set();
+    #subscribers = /* @__PURE__ */ new Set();
+    #subscriptions = /* @__PURE__ */ new Map();
+    // subscriptionId -> Subscriber
+    #ownStreams = /* @__PURE__ */ new Map();
+    // streamId -> Publisher
+    #earlyOwnStreams = /* @__PURE__ */ new Map();
+    // streamId -> raw stream announced before the publish reply
+    #archives = /* @__PURE__ */ new Map();
+    // archiveId -> {id, name}
+    #disconnectReason = null;
+    #disconnectedSent = false;
+    #disconnectTimer = null;
+    #disconnectWaiters = [];
+    #link;
+    constructor(apiKey, sessionId, options) {
+      super();
+      this.apiKey = apiKey === void 0 || apiKey === null ? null : String(apiKey);
+      this.sessionId = sessionId;
+      this.id = sessionId;
+      this.connection = void 0;
+      this.capabilities = {
+        publish: 0,
+        subscribe: 0,
+        forceDisconnect: 0,
+        forceUnpublish: 0,
+        forceMute: 0,
+        supportsWebRTC: 1
+      };
+      this.connections = new Collection("connectionId");
+      this.streams = new Collection("streamId");
+      this.#options = options || {};
+      this.#iceConfig = this.#options.iceConfig;
+      if (!this.#iceConfig && this.#options.iceTransportPolicy) {
+        this.#iceConfig = { includeServers: "all", transportPolicy: this.#options.iceTransportPolicy };
+      }
+      this.#transport = new SignalingTransport({
+        onMessage: (msg) => this.#handle(msg),
+        onClose: (code) => this.#onTransportClosed(code)
+      });
+      this.#link = Object.freeze({
+        session: this,
+        isConnected: () => this.#state === "connected",
+        capabilities: () => this.capabilities,
+        connection: () => this.connection,
+        archiving: () => this.#archives.size > 0,
+        rtcConfiguration: () => rtcConfiguration(this.#iceServers, this.#iceConfig),
+        request: (msg, timeoutMs) => this.#transport.request(msg, timeoutMs),
+        send: (msg) => this.#transport.send(msg),
+        addPublisher: (pub) => {
+          this.#publishers.add(pub);
+        },
+        removePublisher: (pub, streamId) => {
+          this.#publishers.delete(pub);
+          if (streamId && this.#ownStreams.get(streamId) === pub) {
+            this.#ownStreams.delete(streamId);
+            this.streams[kRemove](streamId);
+          }
+        },
+        addOwnStream: (stream, pub) => {
+          this.#ownStreams.set(stream.streamId, pub);
+          this.streams[kAdd](stream);
+        },
+        takeEarlyOwnStream: (streamId) => {
+          const raw = this.#earlyOwnStreams.get(streamId);
+          this.#earlyOwnStreams.delete(streamId);
+          return raw;
+        },
+        unpublish: (pub) => this.unpublish(pub),
+        addSubscription: (id, sub) => {
+          this.#subscriptions.set(id, sub);
+        },
+        removeSubscriber: (sub, id) => {
+          this.#subscribers.delete(sub);
+          if (id) this.#subscriptions.delete(id);
+        }
+      });
+      const proto = _Session.prototype;
+      this.connect = Object.assign((...args) => proto.connect.apply(this, args), {
+        promise: (token) => this.#connect(token)
+      });
+      this.publish = Object.assign((...args) => proto.publish.apply(this, args), {
+        promise: (publisher, properties) => this.#publish(this.#publisherFor(publisher, properties))
+      });
+      this.subscribe = Object.assign((...args) => proto.subscribe.apply(this, args), {
+        promise: (stream, targetElement, properties) => {
+          const [target, props] = optionalArgs(targetElement, properties);
+          return this.#subscribe(stream, target, props).promise;
+        }
+      });
+    }
+    isConnected() {
+      return this.#state === "connected";
+    }
+    isArchiving() {
+      return this.#archives.size > 0;
+    }
+    /** Replaces the ICE configuration of the peer connections made from now on. */
+    setIceConfig(iceConfig) {
+      if (!isObject(iceConfig)) {
+        return Promise.reject(otError(Errors.INVALID_PARAMETER, "setIceConfig takes an IceConfig object", ExceptionCodes.INVALID_PARAMETER));
+      }
+      this.#iceConfig = iceConfig;
+      return Promise.resolve();
+    }
+    // ---- connect / disconnect -------------------------------------------------------------------
+    /** connect(token, completionHandler); also the OpenTok 2.0 form connect(apiKey, token, handler). Returns the Session. */
+    connect(token, completionHandler) {
+      let tok = token;
+      let handler = completionHandler;
+      if (typeof completionHandler === "string") {
+        this.apiKey = String(token);
+        tok = completionHandler;
+        [, , handler] = arguments;
+      }
+      settle(this.#connect(tok), handler, this).catch(noop);
       return this;
     }
-    var req = { type: 'signal' };
-    if (signal.type !== undefined && signal.type !== null) req.signalType = String(signal.type);
-    if (signal.data !== undefined && signal.data !== null) {
-      req.data = typeof signal.data === 'string' ? signal.data : JSON.stringify(signal.data);
+    #connect(token) {
+      if (this.#state === "connected") return Promise.resolve(this);
+      if (this.#state === "connecting") {
+        return Promise.reject(otError(Errors.CONNECT_FAILED, "a connect is already in progress", ExceptionCodes.CONNECT_FAILED));
+      }
+      if (!token || typeof token !== "string") {
+        return Promise.reject(otError(Errors.AUTHENTICATION_ERROR, "connect needs a token", ExceptionCodes.AUTHENTICATION_ERROR));
+      }
+      if (!this.sessionId) {
+        return Promise.reject(otError(Errors.INVALID_SESSION_ID, "no session ID", ExceptionCodes.INVALID_SESSION_ID));
+      }
+      const url = this.#options.url || config.signalingUrl();
+      if (!url) {
+        return Promise.reject(otError(
+          Errors.CONNECT_FAILED,
+          'no signaling URL: pass {url: "wss://host/v2/signaling"} to OT.initSession',
+          ExceptionCodes.CONNECT_FAILED
+        ));
+      }
+      this.token = token;
+      this.#state = "connecting";
+      this.#disconnectReason = null;
+      this.#disconnectedSent = false;
+      return this.#transport.connect(url, { apiKey: this.apiKey, sessionId: this.sessionId, token }, {
+        timeoutMs: this.#options.connectTimeout || 15e3,
+        onConnected: (msg) => this.#onConnected(msg)
+      }).then(() => {
+        if (this.#state !== "connected") throw notConnected("connect");
+        return this;
+      }, (err) => {
+        if (this.#state === "connecting") this.#state = "disconnected";
+        throw err;
+      });
     }
-    if (signal.to) {
-      if (Array.isArray(signal.to)) {
-        complete(completionHandler, OTError(400, 'OT_INVALID_PARAMETER',
-          'signal "to" takes a single Connection, not an array'), undefined, this);
+    #onConnected(msg) {
+      this.#state = "connected";
+      if (msg.sessionId) this.sessionId = msg.sessionId;
+      this.connection = new Connection(msg.connection);
+      const caps = msg.capabilities || {};
+      this.capabilities = {
+        publish: caps.publish ? 1 : 0,
+        subscribe: caps.subscribe ? 1 : 0,
+        forceDisconnect: caps.forceDisconnect ? 1 : 0,
+        forceUnpublish: caps.forceUnpublish ? 1 : 0,
+        forceMute: caps.forceMute ? 1 : 0,
+        supportsWebRTC: 1
+      };
+      this.#iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+      this.dispatchEvent(new Event("sessionConnected", {
+        connection: this.connection,
+        connections: [],
+        streams: [],
+        archives: []
+      }, false));
+    }
+    /** Leaves the session; resolves once sessionDisconnected (reason clientDisconnected) was dispatched. */
+    disconnect() {
+      if (this.#state === "connecting") {
+        this.#transport.abort(1e3);
+        this.#state = "disconnected";
+        return Promise.resolve();
+      }
+      if (this.#state === "disconnected") return Promise.resolve();
+      const done = new Promise((resolve) => {
+        this.#disconnectWaiters.push(resolve);
+      });
+      if (this.#state === "disconnecting") return done;
+      this.#state = "disconnecting";
+      this.#disconnectReason = "clientDisconnected";
+      this.#transport.send({ type: "disconnect" });
+      this.#disconnectTimer = setTimeout(() => {
+        this.#transport.abort(1e3);
+        this.#onDisconnected("clientDisconnected");
+      }, 2e3);
+      return done;
+    }
+    #onTransportClosed(code) {
+      if (this.#state !== "connected" && this.#state !== "disconnecting") return;
+      let reason = this.#disconnectReason;
+      if (!reason) {
+        if (code === 4008) reason = "forceDisconnected";
+        else if (code === 1e3 && this.#state === "disconnecting") reason = "clientDisconnected";
+        else reason = "networkDisconnected";
+      }
+      this.#onDisconnected(reason);
+    }
+    #onDisconnected(reason) {
+      if (this.#disconnectedSent) return;
+      this.#disconnectedSent = true;
+      this.#state = "disconnected";
+      clearTimeout(this.#disconnectTimer);
+      for (const pub of [...this.#publishers]) {
+        if (pub.stream) pub[kStreamDestroyed](reason);
+        else pub[kDetach]();
+      }
+      this.#publishers.clear();
+      this.#ownStreams.clear();
+      this.#earlyOwnStreams.clear();
+      this.#archives.clear();
+      this.dispatchEvent(new Event("sessionDisconnected", { reason }, true), () => {
+        for (const sub of [...this.#subscribers]) sub[kTeardown](reason);
+      });
+      for (const sub of [...this.#subscribers]) sub[kTeardown](reason);
+      this.#subscribers.clear();
+      this.#subscriptions.clear();
+      this.connections[kClear]();
+      this.streams[kClear]();
+      const waiters = this.#disconnectWaiters;
+      this.#disconnectWaiters = [];
+      waiters.forEach((resolve) => resolve());
+    }
+    // ---- publish / subscribe --------------------------------------------------------------------
+    #publisherFor(publisher, properties) {
+      return publisher instanceof Publisher ? publisher : new Publisher(publisher, properties);
+    }
+    /**
+     * publish(publisher, completionHandler), or publish(targetElement, properties, completionHandler)
+     * to create the publisher. Returns the Publisher; the handler runs once the server has media.
+     */
+    publish(publisher, properties, completionHandler) {
+      let props = properties;
+      let handler = completionHandler;
+      if (isFunction(props)) {
+        handler = props;
+        props = void 0;
+      }
+      const pub = this.#publisherFor(publisher, props);
+      settle(this.#publish(pub), handler, this).catch(noop);
+      return pub;
+    }
+    #publish(publisher) {
+      if (this.#state !== "connected") return Promise.reject(notConnected("publish"));
+      if (!this.capabilities.publish) {
+        return Promise.reject(otError(
+          Errors.PERMISSION_DENIED,
+          "this token's role does not allow publishing",
+          ExceptionCodes.UNABLE_TO_PUBLISH
+        ));
+      }
+      return publisher[kPublishTo](this.#link);
+    }
+    /** Stops publishing; the Publisher gets streamDestroyed (default: the publisher is destroyed). */
+    unpublish(publisher) {
+      if (!(publisher instanceof Publisher) || publisher.session !== this) return this;
+      const stream = publisher.stream;
+      if (!stream) {
+        publisher[kDetach]();
+        this.#publishers.delete(publisher);
         return this;
       }
-      req.to = typeof signal.to === 'string' ? signal.to : signal.to.connectionId;
+      this.#transport.request({ type: "unpublish", streamId: stream.streamId }).then(() => delay(1e3), noop).then(() => {
+        if (this.#ownStreams.get(stream.streamId) === publisher) publisher[kStreamDestroyed]("unpublished");
+      });
+      return this;
     }
-    var self = this;
-    this._request(req).then(function () {
-      complete(completionHandler, null, undefined, self);
-    }, function (err) {
-      var code = err && err.code;
-      var e;
-      if (code === 400) e = OTError(400, 'OT_INVALID_PARAMETER', err.message);
-      else if (code === 404) e = OTError(404, 'OT_NOT_FOUND', err.message || 'no such connection');
-      else if (code === 413) e = OTError(413, 'OT_INVALID_PARAMETER', err.message || 'signal too large');
-      else if (code === 403) e = OTError(ExceptionCodes.PERMISSION_DENIED, 'OT_PERMISSION_DENIED', err.message);
-      else if (code === ExceptionCodes.NOT_CONNECTED) e = err;
-      else e = OTError(ExceptionCodes.UNABLE_TO_SIGNAL, 'OT_UNABLE_TO_SIGNAL', err && err.message);
-      complete(completionHandler, e, undefined, self);
-    });
-    return this;
+    /**
+     * subscribe(stream[, targetElement][, properties][, completionHandler]): a Subscriber showing
+     * the stream; the handler runs when media is connected.
+     */
+    subscribe(stream, targetElement, properties, completionHandler) {
+      const [target, props, handler] = optionalArgs(targetElement, properties, completionHandler);
+      const { subscriber, promise } = this.#subscribe(stream, target, props);
+      settle(promise, handler, subscriber).catch(noop);
+      return subscriber;
+    }
+    #subscribe(stream, target, props) {
+      let s = stream;
+      if (s && !(s instanceof Stream) && s.streamId && this.streams.get(s.streamId)) s = this.streams.get(s.streamId);
+      const subscriber = new Subscriber(this.#link, s, target, props);
+      this.#subscribers.add(subscriber);
+      const promise = Promise.resolve().then(() => subscriber[kStart]());
+      return { subscriber, promise };
+    }
+    unsubscribe(subscriber) {
+      if (subscriber instanceof Subscriber) subscriber.destroy();
+      return this;
+    }
+    getSubscribersForStream(stream) {
+      const id = stream && (stream.streamId || stream);
+      return [...this.#subscribers].filter((s) => s.streamId === id);
+    }
+    getPublisherForStream(stream) {
+      const id = stream && (stream.streamId || stream);
+      return this.#ownStreams.get(id);
+    }
+    // ---- signals and moderation -------------------------------------------------------------------
+    /** signal({type, data, to}, completionHandler): resolves once the server accepted it. */
+    signal(signal, completionHandler) {
+      let sig = signal;
+      let handler = completionHandler;
+      if (isFunction(sig)) {
+        handler = sig;
+        sig = {};
+      }
+      return settle(this.#signal(sig || {}), handler, this);
+    }
+    async #signal(sig) {
+      if (this.#state !== "connected") throw notConnected("signal");
+      const req = { type: "signal" };
+      if (sig.type !== void 0 && sig.type !== null) req.signalType = String(sig.type);
+      if (sig.data !== void 0 && sig.data !== null) req.data = typeof sig.data === "string" ? sig.data : JSON.stringify(sig.data);
+      if (sig.to) {
+        if (Array.isArray(sig.to)) throw otError(Errors.INVALID_PARAMETER, 'signal "to" takes a single Connection, not an array', 400);
+        req.to = typeof sig.to === "string" ? sig.to : sig.to.connectionId;
+      }
+      try {
+        await this.#transport.request(req);
+      } catch (err) {
+        const code = err && err.code;
+        if (err instanceof OTError) throw err;
+        if (code === 400) throw otError(Errors.INVALID_PARAMETER, err.message, 400);
+        if (code === 404) throw otError(Errors.NOT_FOUND, err.message || "no such connection", 404);
+        if (code === 413) throw otError(Errors.INVALID_PARAMETER, err.message || "signal too large", 413);
+        if (code === 429) throw otError(Errors.RATE_LIMIT_EXCEEDED, err.message, 429);
+        if (code === 403) throw otError(Errors.PERMISSION_DENIED, err.message, 403);
+        throw otError(Errors.UNEXPECTED_SERVER_RESPONSE, err && err.message, 500);
+      }
+    }
+    async #moderate(kind, body, code) {
+      if (this.#state !== "connected") throw notConnected(kind);
+      if (!this.capabilities[kind]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
+      try {
+        await this.#transport.request(body);
+      } catch (err) {
+        if (err instanceof OTError) throw err;
+        const name = err && err.code === 403 ? Errors.PERMISSION_DENIED : err && err.code === 404 ? Errors.NOT_FOUND : Errors.UNEXPECTED_SERVER_RESPONSE;
+        throw otError(name, err && err.message, code);
+      }
+    }
+    /** Moderators: disconnects another client (it gets sessionDisconnected, reason forceDisconnected). */
+    forceDisconnect(connection, completionHandler) {
+      const id = connection && (connection.connectionId || connection);
+      return settle(this.#moderate(
+        "forceDisconnect",
+        { type: "forceDisconnect", connectionId: id },
+        ExceptionCodes.UNABLE_TO_FORCE_DISCONNECT
+      ), completionHandler, this);
+    }
+    /** Moderators: stops another client's stream. */
+    forceUnpublish(stream, completionHandler) {
+      const id = stream && (stream.streamId || stream);
+      return settle(this.#moderate(
+        "forceUnpublish",
+        { type: "forceUnpublish", streamId: id },
+        ExceptionCodes.UNABLE_TO_FORCE_UNPUBLISH
+      ), completionHandler, this);
+    }
+    // ---- server events ----------------------------------------------------------------------------
+    #connectionFor(raw, connectionId) {
+      const id = raw && raw.connectionId || connectionId;
+      if (!id) return raw ? new Connection(raw) : null;
+      if (this.connection && this.connection.connectionId === id) return this.connection;
+      return this.connections.get(id) || new Connection(raw || { connectionId: id });
+    }
+    #handle(msg) {
+      switch (msg.type) {
+        case "sessionConnected":
+        case "pong":
+          break;
+        case "connectionCreated": {
+          const raw = msg.connection;
+          if (!raw || this.connection && raw.connectionId === this.connection.connectionId) break;
+          if (this.connections.has(raw.connectionId)) break;
+          const c = this.connections[kAdd](new Connection(raw));
+          this.dispatchEvent(new Event("connectionCreated", { connection: c, connections: [c] }, false));
+          break;
+        }
+        case "connectionDestroyed": {
+          if (!msg.connection) break;
+          const c = this.connections[kRemove](msg.connection.connectionId) || new Connection(msg.connection);
+          this.dispatchEvent(new Event("connectionDestroyed", {
+            connection: c,
+            connections: [c],
+            reason: msg.reason || "clientDisconnected"
+          }, true));
+          break;
+        }
+        case "streamCreated":
+          this.#onStreamCreated(msg);
+          break;
+        case "streamDestroyed":
+          this.#onStreamDestroyed(msg);
+          break;
+        case "streamPropertyChanged":
+          this.#onStreamPropertyChanged(msg);
+          break;
+        case "subscriptionClosed": {
+          const sub = this.#subscriptions.get(msg.subscriptionId);
+          if (sub) sub[kTeardown](msg.reason || "streamDestroyed");
+          break;
+        }
+        case "signal":
+          this.#onSignal(msg);
+          break;
+        case "archiveStarted":
+        case "archiveStopped":
+          this.#onArchive(msg.type === "archiveStarted", msg);
+          break;
+        case "sessionDisconnected":
+          this.#disconnectReason = msg.reason || "clientDisconnected";
+          break;
+        case "error":
+          log.warn(`server error: ${msg.code} ${msg.message}`);
+          break;
+        default:
+          log.debug(`ignoring a "${msg.type}" frame`);
+      }
+    }
+    #onStreamCreated(msg) {
+      const raw = msg.stream;
+      if (!raw) return;
+      const own = msg.publisher === true || this.connection && raw.connectionId === this.connection.connectionId;
+      if (own) {
+        const pub = this.#ownStreams.get(raw.streamId);
+        if (pub) pub[kStreamCreated](raw);
+        else this.#earlyOwnStreams.set(raw.streamId, raw);
+        return;
+      }
+      if (this.streams.has(raw.streamId)) return;
+      const s = this.streams[kAdd](new Stream(raw, this.#connectionFor(raw.connection, raw.connectionId)));
+      this.dispatchEvent(new Event("streamCreated", { stream: s, streams: [s] }, false));
+    }
+    #onStreamDestroyed(msg) {
+      const raw = msg.stream;
+      if (!raw) return;
+      const pub = this.#ownStreams.get(raw.streamId);
+      if (pub || msg.publisher === true) {
+        this.#earlyOwnStreams.delete(raw.streamId);
+        if (pub) pub[kStreamDestroyed](msg.reason);
+        return;
+      }
+      const stream = this.streams[kRemove](raw.streamId) || new Stream(raw, this.#connectionFor(raw.connection, raw.connectionId));
+      this.dispatchEvent(new Event("streamDestroyed", {
+        stream,
+        streams: [stream],
+        reason: msg.reason || "clientDisconnected"
+      }, true), () => {
+        this.getSubscribersForStream(stream).forEach((sub) => sub[kTeardown]("streamDestroyed"));
+      });
+    }
+    /**
+     * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}}`: the server's word
+     * that a stream changed (hasAudio / hasVideo after publishAudio / publishVideo, or
+     * videoDimensions). Dispatched as OpenTok.js's streamPropertyChanged, one event per property.
+     */
+    #onStreamPropertyChanged(msg) {
+      const raw = msg.stream;
+      if (!raw || !raw.streamId) return;
+      const stream = this.streams.get(raw.streamId);
+      if (!stream) return;
+      const changes = stream[kUpdate](raw, stream.connection);
+      if (this.#ownStreams.has(raw.streamId) || !changes.length) return;
+      for (const c of changes) {
+        if (c.changedProperty === "name") continue;
+        this.dispatchEvent(new Event("streamPropertyChanged", { stream, ...c }, false));
+      }
+      this.getSubscribersForStream(stream).forEach((sub) => sub[kStreamChanged](changes));
+    }
+    // One SignalEvent whose type is 'signal:<type>' (or 'signal' when untyped), delivered to the
+    // 'signal:<type>' listeners and then to the 'signal' listeners, as OpenTok.js does.
+    #onSignal(msg) {
+      const from = msg.from ? this.#connectionFor(msg.from, msg.from.connectionId) : null;
+      const type = msg.signalType === void 0 || msg.signalType === null ? "" : String(msg.signalType);
+      const data = msg.data === void 0 || msg.data === null ? "" : msg.data;
+      const event = new Event(type ? `signal:${type}` : "signal", { data, from, signalType: type }, false);
+      event.target = this;
+      if (type) this[kDispatchTo](event.type, event);
+      this[kDispatchTo]("signal", event);
+    }
+    #onArchive(on, msg) {
+      const id = msg.archiveId || msg.id;
+      if (on) this.#archives.set(id, { id, name: msg.name || "" });
+      else this.#archives.delete(id);
+      const archiving = this.#archives.size > 0;
+      this.#publishers.forEach((p) => p[kSetArchiving](archiving));
+      this.dispatchEvent(new Event(on ? "archiveStarted" : "archiveStopped", {
+        id,
+        archiveId: id,
+        name: msg.name || ""
+      }, false));
+    }
   };
 
-  function moderation(session, kind, body, code, completionHandler) {
-    if (session._state !== 'connected') {
-      complete(completionHandler, notConnectedError(kind), undefined, session);
+  // src/archivist/web/src/ot.js
+  var VERSION = "2.2.0-archivist.2";
+  function initSession(apiKey, sessionId, options) {
+    let key = apiKey;
+    let sid = sessionId;
+    let opts = options;
+    if (isObject(key)) {
+      opts = key;
+      key = opts.apiKey;
+      sid = opts.sessionId;
+    } else if (isObject(sid)) {
+      opts = sid;
+      sid = opts.sessionId;
+    }
+    if (sid === void 0 && typeof key === "string" && !/^\d+$/.test(key)) {
+      sid = key;
+      key = null;
+    }
+    return new Session(key, sid, opts);
+  }
+  function initPublisher(...args) {
+    let [target, props, handler] = args;
+    if (typeof target === "string" && /^\d+$/.test(target) && args.length >= 2 && typeof props !== "function" && !(typeof document !== "undefined" && document.getElementById(target))) {
+      [, target, props, handler] = args;
+    }
+    [target, props, handler] = optionalArgs(target, props, handler);
+    return new Publisher(target, props, handler);
+  }
+  initPublisher.promise = (targetElement, properties) => new Promise((resolve, reject) => {
+    if (typeof properties === "function" || typeof targetElement === "function") {
+      reject(otError(Errors.INVALID_PARAMETER, "initPublisher.promise does not take a callback", ExceptionCodes.INVALID_PARAMETER));
       return;
     }
-    if (!session.capabilities[kind]) {
-      complete(completionHandler, OTError(code, 'OT_PERMISSION_DENIED',
-        kind + ': the token\'s role is not moderator'), undefined, session);
-      return;
-    }
-    session._request(body).then(function () {
-      complete(completionHandler, null, undefined, session);
-    }, function (err) {
-      var name = err && err.code === 403 ? 'OT_PERMISSION_DENIED'
-        : err && err.code === 404 ? 'OT_NOT_FOUND' : 'OT_UNEXPECTED_SERVER_RESPONSE';
-      complete(completionHandler, OTError(code, name, err && err.message), undefined, session);
+    const pub = initPublisher(targetElement, properties, (err) => err ? reject(err) : resolve(pub));
+  });
+  function checkSystemRequirements() {
+    const ok = typeof RTCPeerConnection === "function" && typeof WebSocket === "function" && typeof navigator !== "undefined" && !!navigator.mediaDevices && typeof navigator.mediaDevices.getUserMedia === "function";
+    return ok ? 1 : 0;
+  }
+  function checkScreenSharingCapability(callback) {
+    const supported = typeof navigator !== "undefined" && !!navigator.mediaDevices && typeof navigator.mediaDevices.getDisplayMedia === "function";
+    const response = {
+      supported,
+      supportedSources: { screen: supported, window: supported, application: supported, browser: supported },
+      extensionRequired: void 0,
+      extensionInstalled: void 0,
+      extensionRegistered: void 0
+    };
+    if (typeof callback === "function") callback(response);
+    return Promise.resolve(response);
+  }
+  function getDevices(callback) {
+    return settle(listDevices(), callback, null, true);
+  }
+  var dispatcherMethods = ["on", "once", "off", "addEventListener", "removeEventListener", "dispatchEvent", "trigger"];
+  var OT = {
+    version: VERSION,
+    ExceptionCodes,
+    Event,
+    EventDispatcher,
+    OTError,
+    ...LOG_LEVELS,
+    Session,
+    Publisher,
+    Subscriber,
+    Stream,
+    Connection,
+    initSession,
+    initPublisher,
+    checkSystemRequirements,
+    upgradeSystemRequirements() {
+      log.warn("this browser lacks the WebRTC support archivist.js needs");
+    },
+    checkScreenSharingCapability,
+    registerScreenSharingExtension: noop,
+    getUserMedia: (properties) => getUserMedia(properties),
+    getDevices,
+    getAudioOutputDevices: () => audioOutputDevices(),
+    setAudioOutputDevice: (deviceId) => setAudioOutputDevice(deviceId),
+    getActiveAudioOutputDevice: () => activeAudioOutputDevice(),
+    unblockAudio: () => Promise.resolve(void 0),
+    getSupportedCodecs: () => Promise.resolve({ videoEncoders: ["VP8", "H264"], videoDecoders: ["VP8", "H264"] }),
+    hasMediaProcessorSupport: () => false,
+    hasEndToEndEncryptionSupport: () => false,
+    setProxyUrl() {
+      log.warn("OT.setProxyUrl is not supported: connect to the Archivist server directly");
+    },
+    setLogLevel,
+    getLogLevel,
+    log: (...args) => log.log(...args),
+    /** The signaling URL derived from the script's (or module's) URL. */
+    defaultSignalingUrl: () => config.signalingUrl()
+  };
+  for (const name of dispatcherMethods) {
+    Object.defineProperty(OT, name, {
+      value: (...args) => {
+        const r = globalEvents[name](...args);
+        return r === globalEvents ? OT : r;
+      },
+      enumerable: false,
+      writable: true
     });
   }
 
-  /** Moderators: disconnects another client (it gets sessionDisconnected, reason forceDisconnected). */
-  Session.prototype.forceDisconnect = function (connection, completionHandler) {
-    var id = connection && (connection.connectionId || connection);
-    moderation(this, 'forceDisconnect', { type: 'forceDisconnect', connectionId: id },
-      ExceptionCodes.UNABLE_TO_FORCE_DISCONNECT, completionHandler);
-    return this;
-  };
-
-  /** Moderators: stops another client's stream. */
-  Session.prototype.forceUnpublish = function (stream, completionHandler) {
-    var id = stream && (stream.streamId || stream);
-    moderation(this, 'forceUnpublish', { type: 'forceUnpublish', streamId: id },
-      ExceptionCodes.UNABLE_TO_FORCE_UNPUBLISH, completionHandler);
-    return this;
-  };
-
-  // ---------------------------------------------------------------------------------------------
-  // Factories
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * OT.initSession(apiKey, sessionId[, options]); options.url overrides the signaling URL.
-   * Also accepted: OT.initSession(sessionId) and OT.initSession({apiKey, sessionId, url}).
+  // src/archivist/web/src/index.js
+  /*!
+   * archivist.js: the browser client of Archivist, shaped like OpenTok.js.
+   * Load it with <script src="https://your-archivist-host/static/archivist.js"><\/script> and use
+   * the global OT (aliases: Archivist, and TB when nothing else defines it). Built from
+   * src/archivist/web/src by esbuild (npm run build); docs/client.md describes the API.
    */
-  OT.initSession = function (apiKey, sessionId, options) {
-    if (isObject(apiKey)) {
-      options = apiKey;
-      apiKey = options.apiKey;
-      sessionId = options.sessionId;
-    } else if (isObject(sessionId)) {
-      options = sessionId;
-      sessionId = options.sessionId;
-    }
-    if (sessionId === undefined && typeof apiKey === 'string' && !/^\d+$/.test(apiKey)) {
-      sessionId = apiKey;
-      apiKey = null;
-    }
-    return new Session(apiKey, sessionId, options);
-  };
-
-  /** OT.initPublisher(targetElement, properties, completionHandler). */
-  OT.initPublisher = function (targetElement, properties, completionHandler) {
-    // OpenTok 2.0 form: initPublisher(apiKey, targetElement, properties).
-    if (typeof targetElement === 'string' && /^\d+$/.test(targetElement) && arguments.length >= 2 &&
-        !resolveElement(targetElement) && !isFunction(properties)) {
-      targetElement = arguments[1];
-      properties = arguments[2];
-      completionHandler = arguments[3];
-    }
-    var args = optionalArgs(targetElement, properties, completionHandler);
-    return new Publisher(args[0], args[1], args[2]);
-  };
-
-  OT.Session = Session;
-  OT.Publisher = Publisher;
-  OT.Subscriber = Subscriber;
-  OT.Stream = Stream;
-  OT.Connection = Connection;
-
-  global.OT = OT;
-  global.Archivist = OT;
-  if (!global.TB) global.TB = OT;
-})(typeof window !== 'undefined' ? window : this);
+  if (typeof document !== "undefined" && document.currentScript && document.currentScript.src) {
+    config.setScriptUrl(document.currentScript.src);
+  }
+  var g = typeof window !== "undefined" ? window : globalThis;
+  g.OT = OT;
+  g.Archivist = OT;
+  if (!g.TB) g.TB = OT;
+})();

@@ -1,0 +1,172 @@
+/**
+ * The signaling transport: one WebSocket to /v2/signaling speaking docs/protocol.md. Requests
+ * carry a `rid` and resolve with the reply that carries it back; everything else the server
+ * pushes goes to `onMessage`. `onClose` runs once when an established connection ends.
+ */
+import { ExceptionCodes, Errors, connectErrorFromClose, notConnected, otError } from './errors.js';
+import { log } from './log.js';
+
+const OPEN = 1;
+
+export class SignalingTransport {
+  #ws = null;
+  #rid = 0;
+  #pending = new Map();
+  #established = false;
+  #onMessage;
+  #onClose;
+
+  /** @param {{onMessage: (msg) => void, onClose: (code: number, reason: string) => void}} handlers */
+  constructor({ onMessage, onClose }) {
+    this.#onMessage = onMessage;
+    this.#onClose = onClose;
+  }
+
+  get isOpen() {
+    return this.#established && !!this.#ws && this.#ws.readyState === OPEN;
+  }
+
+  /**
+   * Opens the WebSocket and sends `connectFrame`. Calls `onConnected(reply)` synchronously on the
+   * `connected` reply (before any frame after it is handled) and resolves with it; rejects with
+   * the OT error of a refusal (close code), a failure or a timeout.
+   */
+  connect(url, connectFrame, { timeoutMs = 15000, onConnected } = {}) {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new WebSocket(url);
+      } catch (e) {
+        reject(otError(Errors.CONNECT_FAILED, `bad signaling URL ${url}: ${e.message}`, ExceptionCodes.CONNECT_FAILED));
+        return;
+      }
+      this.#ws = ws;
+      const rid = this.#nextRid();
+      let refusal = null;
+      let settled = false;
+      const finish = (error, reply) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(reply);
+      };
+      const timer = setTimeout(() => {
+        if (this.#ws === ws) this.#ws = null;
+        try { ws.close(); } catch { /* already closed */ }
+        finish(otError(Errors.CONNECTION_TIMEOUT, `no reply from the signaling server within ${Math.round(timeoutMs / 1000)} s`,
+          ExceptionCodes.CONNECTION_TIMEOUT));
+      }, timeoutMs);
+
+      ws.onopen = () => {
+        if (this.#ws !== ws) return;
+        ws.send(JSON.stringify({ ...connectFrame, type: 'connect', rid }));
+      };
+      ws.onmessage = (ev) => {
+        if (this.#ws !== ws) return;
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          log.warn('ignoring a non-JSON frame from the server');
+          return;
+        }
+        if (!this.#established) {
+          if (msg.type === 'error') refusal = msg;
+          else if (msg.type === 'connected' && (msg.rid === rid || msg.rid === undefined)) {
+            this.#established = true;
+            if (onConnected) onConnected(msg);
+            finish(null, msg);
+          }
+          return;
+        }
+        this.#handle(msg);
+      };
+      ws.onerror = () => { /* a close event follows */ };
+      ws.onclose = (ev) => {
+        if (this.#ws !== ws) return;
+        this.#ws = null;
+        this.#rejectPending();
+        if (!this.#established) {
+          finish(connectErrorFromClose(ev.code, refusal && refusal.message));
+          return;
+        }
+        this.#established = false;
+        this.#onClose(ev.code, ev.reason);
+      };
+    });
+  }
+
+  /** Sends a request; resolves with its reply, rejects with {code, message} on an error frame. */
+  request(msg, timeoutMs = 20000) {
+    if (!this.isOpen) return Promise.reject(notConnected(msg.type));
+    const rid = this.#nextRid();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(rid);
+        reject(otError(Errors.TIMEOUT, `no reply to "${msg.type}" within ${Math.round(timeoutMs / 1000)} s`,
+          ExceptionCodes.UNEXPECTED_SERVER_RESPONSE));
+      }, timeoutMs);
+      this.#pending.set(rid, { resolve, reject, timer });
+      try {
+        this.#ws.send(JSON.stringify({ ...msg, rid }));
+      } catch {
+        clearTimeout(timer);
+        this.#pending.delete(rid);
+        reject(notConnected(msg.type));
+      }
+    });
+  }
+
+  /** A request whose reply nobody waits for. */
+  send(msg) {
+    if (!this.isOpen) return;
+    try {
+      this.#ws.send(JSON.stringify({ ...msg, rid: this.#nextRid() }));
+    } catch {
+      // the close event reports the loss
+    }
+  }
+
+  /** Closes the WebSocket without reporting it to onClose (the caller knows). */
+  abort(code = 1000) {
+    const ws = this.#ws;
+    this.#ws = null;
+    this.#established = false;
+    this.#rejectPending();
+    if (ws) {
+      try { ws.close(code); } catch { /* already closed */ }
+    }
+  }
+
+  #nextRid() {
+    this.#rid += 1;
+    return this.#rid;
+  }
+
+  #handle(msg) {
+    if (msg.rid !== undefined && msg.rid !== null && this.#pending.has(msg.rid)) {
+      const p = this.#pending.get(msg.rid);
+      this.#pending.delete(msg.rid);
+      clearTimeout(p.timer);
+      if (msg.type === 'error') {
+        const err = new Error(msg.message || 'error');
+        err.code = msg.code;
+        err.name = 'ServerError';
+        p.reject(err);
+      } else {
+        p.resolve(msg);
+      }
+      return;
+    }
+    this.#onMessage(msg);
+  }
+
+  #rejectPending() {
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(notConnected());
+    }
+    this.#pending.clear();
+  }
+}
