@@ -6,13 +6,16 @@ Pages (HTML; errors are friendly HTML pages):
 file when available, else a page that waits and plays it as soon as it is).
 
 JSON endpoints (errors are ``{"code", "message"}``): ``/start`` and ``/stop/{id}`` (the Ruby
-sample's host buttons), ``POST /archive/start`` (form or JSON ``sessionId``),
-``POST /archive/{id}/stop``, ``GET /archive/{id}`` (the status the view page polls) and
-``GET /archive`` (``offset``, ``count``).
+sample's host buttons), and the OpenTok.js samples' "test web service" (the learning-opentok
+server's routes, with CORS for pages served from another origin): ``GET /session`` and
+``GET /room/{name}`` (``{apiKey, sessionId, token}``), ``POST /archive/start`` (form or JSON
+``sessionId``), ``POST /archive/{id}/stop``, ``GET /archive/{id}`` (also the status the view page
+polls) and ``GET /archive`` (``offset``, ``count``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,6 +40,9 @@ HERE = Path(__file__).resolve().parent
 STATIC_PREFIX = "/sample/static"
 _ARCHIVE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _MAX_PAGE = 100_000
+_ROOM_NAME = re.compile(r"^[A-Za-z0-9_.~-]{1,64}$")
+_MAX_ROOMS = 1000
+MAIN_ROOM = "session"  # GET /session: the room of the app's own session (host and participant pages)
 
 
 class SampleApp:
@@ -44,11 +51,14 @@ class SampleApp:
     def __init__(self, config: SampleConfig | None = None) -> None:
         self._backend: Backend | None = None
         self.unavailable_reason = "the sample app is starting"
+        self.rooms: dict[str, str] = {}  # room name -> session id (in memory, like learning-opentok)
+        self.rooms_lock = asyncio.Lock()
         if config is not None:
             self.configure(config)
 
     def configure(self, config: SampleConfig) -> None:
         self._backend = Backend(config)
+        self.rooms = {}
         log.info("sample app configured", api_url=config.api_url, api_key=config.api_key)
 
     def disable(self, reason: str) -> None:
@@ -68,7 +78,9 @@ class SampleApp:
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    if path.startswith(("/archive", "/start", "/stop/")) and not path.endswith("/view"):
+    if path.startswith(("/archive", "/start", "/stop/", "/room/")) and not path.endswith("/view"):
+        return True
+    if path == "/session":
         return True
     accept = request.headers.get("accept", "")
     return "text/html" not in accept and "application/json" in accept
@@ -121,6 +133,11 @@ def create_sample_app(config: SampleConfig | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(title="Archivist sample app", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sample = state
+    # The OpenTok.js samples are pages of their own origin calling this service (fetch with JSON
+    # bodies, so preflighted): any origin may call it. No cookies or credentials are involved.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["Content-Type"], max_age=600
+    )
 
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         backend_config = state.backend.config if state.configured else None
@@ -222,6 +239,37 @@ def create_sample_app(config: SampleConfig | None = None) -> FastAPI:
         return page(request, "view.html", archive=archive)
 
     # ---- JSON endpoints -------------------------------------------------------------------
+    async def room_credentials(name: str) -> Response:
+        backend = state.backend
+        if name == MAIN_ROOM:
+            session_id = await backend.session_id()
+        else:
+            if not _ROOM_NAME.match(name):
+                raise BackendError(400, "a room name is 1 to 64 letters, digits or -_.~")
+            async with state.rooms_lock:
+                known = state.rooms.get(name)
+                if known is None:
+                    if len(state.rooms) >= _MAX_ROOMS:
+                        raise BackendError(409, "this sample app has too many rooms; restart it")
+                    known = state.rooms[name] = await backend.new_session()
+                    log.info("sample room created", room=name, session=known)
+            session_id = known
+        token = await backend.token(session_id, "publisher", json.dumps({"name": name}))
+        return JSONResponse(
+            {"apiKey": backend.config.api_key, "sessionId": session_id, "token": token},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get("/session")
+    async def session_credentials() -> Response:
+        """The test web service's GET /session: the app's own session (the room 'session')."""
+        return await room_credentials(MAIN_ROOM)
+
+    @app.get("/room/{name}")
+    async def room(name: str) -> Response:
+        """GET /room/:name: one session per room name, created on first use."""
+        return await room_credentials(name)
+
     def archive_json(archive: ArchiveView) -> JSONResponse:
         return JSONResponse(archive.to_json(), headers={"Cache-Control": "no-store"})
 

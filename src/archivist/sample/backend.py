@@ -182,6 +182,11 @@ class Backend:
                 log.info("sample session created", session=self._session_id)
             return self._session_id
 
+    async def new_session(self) -> str:
+        """A new routed session (the test web service's rooms)."""
+        session = await self._call("create_session", self._ot.create_session, media_mode=opentok.MediaModes.routed)
+        return str(session.session_id)
+
     async def token(self, session_id: str, role: str, data: str) -> str:
         roles = {"moderator": opentok.Roles.moderator, "publisher": opentok.Roles.publisher}
         return await self._call("generate_token", self._ot.generate_token, session_id, role=roles[role], data=data)
