@@ -105,8 +105,8 @@
     });
   };
 
-  T.connect = function (apiKey, sessionId, token, url) {
-    var options = url ? { url: url } : undefined;
+  T.connect = function (apiKey, sessionId, token, url, extraOptions) {
+    var options = Object.assign(url ? { url: url } : {}, extraOptions || {});
     var session = OT.initSession(apiKey, sessionId, options);
     T.session = session;
     session.on({
