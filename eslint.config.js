@@ -25,6 +25,22 @@ export default [
     rules: { 'no-unused-vars': ['error', { args: 'none', varsIgnorePattern: '^(SAMPLE_SERVER_BASE_URL|API_KEY|SESSION_ID|TOKEN)$' }] },
   },
   {
+    // the web-sample pages: classic scripts sharing globals across files, as the samples do
+    files: ['tests/websamples/pages/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        ...globals.browser, OT: 'readonly', $: 'readonly', Filters: 'readonly',
+        SAMPLE_SERVER_BASE_URL: 'readonly', API_KEY: 'readonly', SESSION_ID: 'readonly', TOKEN: 'readonly',
+      },
+    },
+    rules: { 'no-unused-vars': ['error', { vars: 'local', args: 'none' }] },
+  },
+  {
+    files: ['tests/websamples/pages/**/config.js', 'tests/websamples/pages/**/filters.js'],
+    rules: { 'no-redeclare': 'off' },
+  },
+  {
     files: ['tests/**/*.mjs'],
     languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: globals.browser },
   },
