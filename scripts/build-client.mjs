@@ -11,6 +11,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'src', 'archivist', 'web');
 const check = process.argv.includes('--check');
 
+const banner = (name) => `/*! ${name}: Archivist's browser client (OpenTok.js API). Built by esbuild from
+ * src/archivist/web/src (npm run build): edit the sources, not this file. docs/client.md. */`;
+
 const common = {
   bundle: true,
   write: false,
@@ -28,7 +31,7 @@ const outputs = [
 
 let stale = 0;
 for (const { entry, out, format } of outputs) {
-  const result = await build({ ...common, entryPoints: [join(web, 'src', entry)], format, outfile: join(web, 'static', out) });
+  const result = await build({ ...common, banner: { js: banner(out) }, entryPoints: [join(web, 'src', entry)], format, outfile: join(web, 'static', out) });
   const text = result.outputFiles[0].text;
   const path = join(web, 'static', out);
   if (check) {

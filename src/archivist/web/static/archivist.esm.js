@@ -1,3 +1,6 @@
+/*! archivist.esm.js: Archivist's browser client (OpenTok.js API). Built by esbuild from
+ * src/archivist/web/src (npm run build): edit the sources, not this file. docs/client.md. */
+
 // src/archivist/web/src/config.js
 var scriptUrl = null;
 var config = {
