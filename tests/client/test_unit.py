@@ -256,6 +256,15 @@ def test_insert_default_ui_false_fit_mode_mirror_and_style(page: Any) -> None:
                      button: getComputedStyle(cam.element.querySelector('.OT_mute')).display,
                      meter: getComputedStyle(cam.element.querySelector('.OT_audio-level-meter')).display,
                      bg: cam.element.style.backgroundImage};
+            const meterOf = (p) => getComputedStyle(p.element.querySelector('.OT_audio-level-meter')).display;
+            cam.setStyle('audioLevelDisplayMode', 'auto');
+            const autoWithVideo = meterOf(cam);
+            cam.publishVideo(false);
+            r.videoOff = [autoWithVideo, meterOf(cam), cam.element.classList.contains('OT_no-video'),
+                cam.getVideoSource().track.enabled];
+            await cam.publishVideo.promise(true);
+            r.videoOn = [meterOf(cam), cam.getVideoSource().track.enabled];
+            cam.setStyle('audioLevelDisplayMode', 'on');
             cam.setStyle('buttonDisplayMode', 'on');
             cam.setStyle({nameDisplayMode: 'off', bogus: 'x', audioLevelDisplayMode: 'nonsense'});
             r.cam.after = [getComputedStyle(cam.element.querySelector('.OT_mute')).display,
@@ -288,6 +297,8 @@ def test_insert_default_ui_false_fit_mode_mirror_and_style(page: Any) -> None:
     assert (cam["name"], cam["button"], cam["meter"]) == ("block", "none", "block")
     assert cam["bg"] == 'url("https://example.org/bg.png")'
     assert cam["after"] == ["block", "none", "on"]
+    # 'auto' shows the audio meter (and the background image) while the video is off
+    assert out["videoOff"] == ["none", "block", True, False] and out["videoOn"] == ["none", True]
     assert out["mirror"] == {"custom": "", "forced": "", "fitDefault": "cover", "type": "custom",
                              "camType": "camera", "camDevice": "string"}
 

@@ -70,6 +70,30 @@ def test_audio_levels_move_on_publisher_and_subscriber(live: E2EServer, open_pag
         assert all(0 <= v <= 1 for v in values), target
         # Chromium's fake microphone beeps: the level rises and falls
         assert max(values) > 0.02 and max(values) - min(values) > 0.02, (target, values)
+    # the chosen speaker plays the subscribers' audio, this one and later ones
+    sinks = b.eval(
+        """async () => { const outs = await OT.getAudioOutputDevices();
+                         await OT.setAudioOutputDevice(outs[1].deviceId);
+                         const sub = Object.values(T.subscribers)[0];
+                         return [outs[1].deviceId, sub.element.querySelector('video').sinkId,
+                                 (await OT.getActiveAudioOutputDevice()).deviceId]; }"""
+    )
+    assert sinks[0] == sinks[1] == sinks[2] and sinks[0] not in ("", "default"), sinks
+    # subscribeToVideo(false/true): videoDisabled / videoEnabled with reason subscribeToVideo
+    toggled = b.eval(
+        """async () => { const sub = Object.values(T.subscribers)[0]; const got = [];
+                         sub.on('videoDisabled videoEnabled', (e) => got.push([e.type, e.reason]));
+                         sub.subscribeToVideo(false);
+                         const hidden = sub.element.classList.contains('OT_no-video');
+                         await sub.subscribeToVideo.promise(true);
+                         return {got, hidden, shown: !sub.element.classList.contains('OT_no-video')}; }"""
+    )
+    assert toggled == {
+        "got": [["videoDisabled", "subscribeToVideo"], ["videoEnabled", "subscribeToVideo"]],
+        "hidden": True,
+        "shown": True,
+    }
+    assert_frames_advance(b, pub["streamId"])
 
 
 def test_device_switch_replaces_the_sender_track_without_republishing(live: E2EServer, open_page: Any) -> None:
