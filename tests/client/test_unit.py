@@ -224,6 +224,15 @@ def test_widget_insert_modes_ids_and_replace_reuses_the_target(page: Any) -> Non
                 bodyParent: body.element.parentNode === document.body,
                 unique: new Set([app.id, before.id, after.id, body.id]).size,
             };
+            // 'replace' on an element that already is a widget: a new element takes its place
+            const again = OT.initPublisher(app.id, audioOnly);
+            await new Promise((res) => again.on('accessAllowed', res));
+            r.replaceWidget = again.element !== app.element && again.id !== app.id && !app.element.isConnected
+                && again.element.parentNode === document.getElementById('holder');
+            let self;
+            OT.on('exception', function () { self = this === OT; });
+            OT.dispatchEvent(new OT.Event('exception', {code: 1}));
+            r.otThis = self;
             rep.destroy();
             r.replacedRemoved = !document.getElementById('target');
             try { OT.initPublisher(opts); } catch (e) { r.noSources = 'threw'; }
@@ -232,7 +241,7 @@ def test_widget_insert_modes_ids_and_replace_reuses_the_target(page: Any) -> Non
     )
     assert out["replaceReuses"] and out["keepsAppClass"] and out["elementIds"] and out["bodyParent"]
     assert out["ids"] == ["a", out["afterId"], out["beforeId"], "b", out["appendId"]]
-    assert out["unique"] == 4 and out["replacedRemoved"]
+    assert out["unique"] == 4 and out["replacedRemoved"] and out["replaceWidget"] and out["otThis"]
 
 
 def test_insert_default_ui_false_fit_mode_mirror_and_style(page: Any) -> None:

@@ -126,6 +126,11 @@ export const OT = {
 for (const name of dispatcherMethods) {
   Object.defineProperty(OT, name, {
     value: (...args) => {
+      // handlers added through OT run with `this` = OT unless given a context
+      if (['on', 'once', 'addEventListener'].includes(name)) {
+        const at = isObject(args[0]) ? 1 : 2;
+        if (args[at] === undefined) args[at] = OT;
+      }
       const r = globalEvents[name](...args);
       return r === globalEvents ? OT : r;
     },

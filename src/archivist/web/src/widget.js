@@ -109,14 +109,17 @@ export class Widget {
     this.#video = this.#makeVideo();
     const mode = props.insertMode || 'replace';
     const defaultUI = props.insertDefaultUI !== false;
-    const resolved = resolveTarget(target);
-    if (defaultUI && mode === 'replace' && (resolved || (typeof target === 'string' && target))) {
+    let resolved = resolveTarget(target);
+    // A target that already is another widget is replaced by a new element, not reused.
+    const reusable = !(resolved && resolved.classList.contains('OT_root'));
+    if (!reusable) resolved = null;
+    if (defaultUI && mode === 'replace' && reusable && (resolved || (typeof target === 'string' && target))) {
       // 'replace' reuses the target element as the widget's root: it keeps its id.
       this.#id = resolved ? (resolved.id || (resolved.id = uid('OT'))) : target;
     } else {
       this.#id = uid('OT');
     }
-    if (defaultUI && !(mode === 'replace' && !resolved && typeof target === 'string' && target)) {
+    if (defaultUI && !(mode === 'replace' && reusable && !resolved && typeof target === 'string' && target)) {
       this.#root = mode === 'replace' && resolved ? resolved : document.createElement('div');
       this.#build();
     }

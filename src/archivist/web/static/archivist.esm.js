@@ -967,13 +967,15 @@ var Widget = class {
     this.#video = this.#makeVideo();
     const mode = props.insertMode || "replace";
     const defaultUI = props.insertDefaultUI !== false;
-    const resolved = resolveTarget(target);
-    if (defaultUI && mode === "replace" && (resolved || typeof target === "string" && target)) {
+    let resolved = resolveTarget(target);
+    const reusable = !(resolved && resolved.classList.contains("OT_root"));
+    if (!reusable) resolved = null;
+    if (defaultUI && mode === "replace" && reusable && (resolved || typeof target === "string" && target)) {
       this.#id = resolved ? resolved.id || (resolved.id = uid("OT")) : target;
     } else {
       this.#id = uid("OT");
     }
-    if (defaultUI && !(mode === "replace" && !resolved && typeof target === "string" && target)) {
+    if (defaultUI && !(mode === "replace" && reusable && !resolved && typeof target === "string" && target)) {
       this.#root = mode === "replace" && resolved ? resolved : document.createElement("div");
       this.#build();
     }
@@ -2863,6 +2865,10 @@ var OT = {
 for (const name of dispatcherMethods) {
   Object.defineProperty(OT, name, {
     value: (...args) => {
+      if (["on", "once", "addEventListener"].includes(name)) {
+        const at2 = isObject(args[0]) ? 1 : 2;
+        if (args[at2] === void 0) args[at2] = OT;
+      }
       const r = globalEvents[name](...args);
       return r === globalEvents ? OT : r;
     },
