@@ -1,7 +1,8 @@
 /**
- * audioLevelUpdated: a level in [0, 1] (peak amplitude) every ~60 ms, as OpenTok.js. Local
- * tracks are measured with a WebAudio analyser; remote ones (and local ones while the page's
- * AudioContext is not allowed to run) from the peer connection's statistics (`audioLevel`).
+ * audioLevelUpdated: a level in [0, 1] (peak amplitude) every ~60 ms, as OpenTok.js. Tracks are
+ * measured with a WebAudio analyser (synchronous and cheap, so the cadence holds on a busy
+ * machine); while the page's AudioContext is not allowed to run, from the peer connection's
+ * statistics (`audioLevel` of the media source, or of the inbound RTP stream).
  */
 
 export const AUDIO_LEVEL_PERIOD_MS = 60;
@@ -125,16 +126,13 @@ export class AudioLevelSampler {
     const track = this.#opts.track();
     if (!track || track.readyState === 'ended') return null;
     if (!track.enabled) return 0;
-    if (!this.#opts.remote) {
-      if (this.#probeTrack !== track) {
-        if (this.#probe) this.#probe.close();
-        this.#probe = new AnalyserProbe(track);
-        this.#probeTrack = track;
-      }
-      const level = this.#probe.level();
-      if (level !== null) return level;
-      return statsLevel(this.#opts.pc(), 'media-source');
+    if (this.#probeTrack !== track) {
+      if (this.#probe) this.#probe.close();
+      this.#probe = new AnalyserProbe(track);
+      this.#probeTrack = track;
     }
-    return statsLevel(this.#opts.pc(), 'inbound-rtp');
+    const level = this.#probe.level();
+    if (level !== null) return level;
+    return statsLevel(this.#opts.pc(), this.#opts.remote ? 'inbound-rtp' : 'media-source');
   }
 }

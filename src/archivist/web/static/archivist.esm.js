@@ -707,17 +707,14 @@ var AudioLevelSampler = class {
     const track = this.#opts.track();
     if (!track || track.readyState === "ended") return null;
     if (!track.enabled) return 0;
-    if (!this.#opts.remote) {
-      if (this.#probeTrack !== track) {
-        if (this.#probe) this.#probe.close();
-        this.#probe = new AnalyserProbe(track);
-        this.#probeTrack = track;
-      }
-      const level2 = this.#probe.level();
-      if (level2 !== null) return level2;
-      return statsLevel(this.#opts.pc(), "media-source");
+    if (this.#probeTrack !== track) {
+      if (this.#probe) this.#probe.close();
+      this.#probe = new AnalyserProbe(track);
+      this.#probeTrack = track;
     }
-    return statsLevel(this.#opts.pc(), "inbound-rtp");
+    const level2 = this.#probe.level();
+    if (level2 !== null) return level2;
+    return statsLevel(this.#opts.pc(), this.#opts.remote ? "inbound-rtp" : "media-source");
   }
 };
 
