@@ -81,9 +81,9 @@ LATENESS_WINDOW_S = 10.0
 """How long a late packet keeps the recorder's latency up."""
 LATENESS_MARGIN = 0.05
 LATENCY_DECAY = 0.05
+"""Seconds of latency given back per second once media comes in time again."""
 CAUGHT_UP_S = 5.0
 """A degraded recorder counts as caught up after this long without skipping a picture."""
-"""Seconds of latency given back per second once media comes in time again."""
 
 
 def lower_thread_priority(nice: int) -> None:
