@@ -81,6 +81,8 @@ class TokenVerifier:
             raise TokenError("missing", "a token is required")
         if len(token) > MAX_TOKEN_LEN:
             raise TokenError("malformed", "token too long")
+        if not token.isascii():  # both formats are ASCII; a lone surrogate failed to encode (a crash)
+            raise TokenError("malformed", "token is neither a JWT nor a T1 token (not ASCII)")
         now = time.time() if now is None else now
         if token.startswith("T1=="):
             parsed = await self._verify_t1(token)
@@ -157,7 +159,8 @@ class TokenVerifier:
         sig = (head_fields.get("sig") or [""])[0]
         project = await self._project(key)
         expected = hmac.new(project.api_secret.encode(), payload.encode("utf-8"), hashlib.sha1).hexdigest()
-        if not sig or not hmac.compare_digest(expected, sig.lower()):
+        # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+        if not sig or not hmac.compare_digest(expected.encode(), sig.lower().encode()):
             raise TokenError("bad_signature", "token signature does not verify")
         fields = parse_qs(payload, keep_blank_values=True)
 

@@ -53,6 +53,10 @@ class MediaError(Exception):
     """Media setup failed (bad SDP, no common codec, ...)."""
 
 
+class OfferRefused(MediaError):
+    """The client's offer cannot be served (unparseable, nothing to send or receive): its fault."""
+
+
 @dataclass(frozen=True)
 class SenderReport:
     """The last RTCP sender report of one track: the sender's wall clock (NTP, seconds since
@@ -249,7 +253,7 @@ class _Peer:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as exc:
-            raise MediaError(f"invalid offer: {exc}") from exc
+            raise OfferRefused(f"invalid offer: {exc}") from exc
 
     async def _finish_answer(self) -> str:
         try:
@@ -294,7 +298,7 @@ class PublisherPeer(_Peer):
             seams.mark_passthrough(receiver)
             self.receivers[kind] = receiver
         if not self.receivers:
-            raise MediaError("the offer has no audio or video to receive")
+            raise OfferRefused("the offer has no audio or video to receive")
         sdp = await self._finish_answer()
         self.codecs = {k: v for k, v in _answer_codecs(sdp).items() if k in self.receivers}
         for kind, receiver in self.receivers.items():
@@ -427,7 +431,10 @@ class SubscriberPeer(_Peer):
         """Answer a recvonly offer with tracks of the publisher's packets."""
         if self.publisher.closed:
             raise MediaError("the stream's media is closed")
-        offered = {m.kind for m in SessionDescription.parse(offer_sdp).media}
+        try:
+            offered = {m.kind for m in SessionDescription.parse(offer_sdp).media}
+        except Exception as exc:
+            raise OfferRefused(f"invalid offer: {exc}") from exc
         wanted = {"audio": audio, "video": video}
         for kind, codec in self.publisher.codecs.items():
             if not wanted.get(kind) or kind not in offered:
@@ -438,7 +445,7 @@ class SubscriberPeer(_Peer):
             seams.on_keyframe_request(transceiver.sender, track.need_keyframe)
             self.tracks[kind] = track
         if not self.tracks:
-            raise MediaError("nothing to subscribe to (no common media kind)")
+            raise OfferRefused("nothing to subscribe to (no common media kind)")
         await self._answer(offer_sdp)
         sdp = await self._finish_answer()
         for kind, track in self.tracks.items():

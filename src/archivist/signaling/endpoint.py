@@ -27,7 +27,7 @@ from archivist.auth.tokens import TokenError, TokenVerifier
 from archivist.config import Settings
 from archivist.errors import ArchivistError, AuthFailed, NotFound
 from archivist.media import seams
-from archivist.media.peers import MediaError, PublisherPeer, SubscriberPeer
+from archivist.media.peers import MediaError, OfferRefused, PublisherPeer, SubscriberPeer
 from archivist.rooms.connection import Connection
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.registry import Rooms
@@ -277,7 +277,8 @@ class SignalingSession:
                 self.sink.send(m.error_frame(request.rid, exc.status, exc.message))
             except MediaError as exc:
                 log.warning("media setup failed", connection=conn.id, error=str(exc))
-                self.sink.send(m.error_frame(request.rid, 500, f"media setup failed: {exc}"))
+                status = 400 if isinstance(exc, OfferRefused) else 500  # a bad offer is the client's fault
+                self.sink.send(m.error_frame(request.rid, status, f"media setup failed: {exc}"))
             except Exception as exc:
                 log.exception("signaling request failed", connection=conn.id, request=type(request).__name__)
                 self.sink.send(m.error_frame(request.rid, 500, f"server error: {type(exc).__name__}"))

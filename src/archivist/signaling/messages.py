@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from archivist import json_input
 from archivist.errors import BadRequest
 from archivist.rooms.reasons import CloseReason
 
@@ -165,9 +165,7 @@ class _Fields:
         value = self.obj.get(name)
         if not isinstance(value, str) or not value:
             raise self._bad(f"'{name}' must be a non-empty string")
-        if len(value) > max_len:
-            raise self._bad(f"'{name}' is too long")
-        return value
+        return self._checked(name, value, max_len)
 
     def opt_string(self, name: str, default: str | None = None, *, max_len: int = 1024) -> str | None:
         value = self.obj.get(name)
@@ -175,8 +173,28 @@ class _Fields:
             return default
         if not isinstance(value, str):
             raise self._bad(f"'{name}' must be a string")
+        return self._checked(name, value, max_len)
+
+    def _checked(self, name: str, value: str, max_len: int) -> str:
         if len(value) > max_len:
             raise self._bad(f"'{name}' is too long")
+        if json_input.has_surrogate(value):
+            raise self._bad(f"'{name}' holds a lone surrogate (\\ud800-\\udfff): not valid Unicode")
+        return value
+
+    def any_text(self, name: str) -> object:
+        """A field whose type the room checks (signal type and data): only refuse what no
+        check can encode, a string with a lone surrogate."""
+        value = self.obj.get(name)
+        if isinstance(value, str):
+            return self._checked(name, value, len(value))
+        return value
+
+    def token(self) -> str:
+        """The connect token, as sent: the verifier refuses a malformed one (close 4001)."""
+        value = self.obj.get("token")
+        if not isinstance(value, str) or not value:
+            raise self._bad("'token' must be a non-empty string")
         return value
 
     def boolean(self, name: str, default: bool | None = None) -> bool:
@@ -197,20 +215,23 @@ class _Fields:
 def parse(text: str | bytes) -> Request:
     """Parse one frame; raises :class:`MalformedMessage`."""
     try:
-        obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedMessage("not a JSON message") from None
+        # lone surrogates are refused per field (_Fields): a token holding one is an invalid token
+        obj = json_input.loads(text, surrogates=True)
+    except json_input.InvalidJson as exc:
+        raise MalformedMessage("not a JSON message" if exc.message == "not valid JSON" else exc.message) from None
     if not isinstance(obj, dict):
         raise MalformedMessage("a message must be a JSON object")
     rid = obj.get("rid")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, str | int | float)):
         raise MalformedMessage("'rid' must be a string or a number")
-    if isinstance(rid, str) and len(rid) > 128:
-        raise MalformedMessage("'rid' is too long")
+    if isinstance(rid, str) and (len(rid) > 128 or json_input.has_surrogate(rid)):
+        raise MalformedMessage("'rid' is too long or not valid Unicode")
+    if isinstance(rid, int) and abs(rid) >= 2**53:  # echoed back: a client's JSON.parse rounds it
+        raise MalformedMessage("'rid' is too large")
     kind = obj.get("type")
     f = _Fields(obj, rid)
     if kind == "connect":
-        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.string("token", max_len=16_384))
+        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.token())
     if kind == "publish":
         video_type = f.opt_string("videoType", "camera") or "camera"
         if video_type not in VIDEO_TYPES:
@@ -242,7 +263,7 @@ def parse(text: str | bytes) -> Request:
     if kind == "unsubscribe":
         return Unsubscribe(rid, f.string("subscriptionId"))
     if kind == "signal":
-        return Signal(rid, obj.get("signalType"), obj.get("data"), f.opt_string("to"))
+        return Signal(rid, f.any_text("signalType"), f.any_text("data"), f.opt_string("to"))
     if kind == "forceDisconnect":
         return ForceDisconnect(rid, f.string("connectionId"))
     if kind == "forceUnpublish":
