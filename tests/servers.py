@@ -108,6 +108,7 @@ def make_server(tmp: Path, database_url: str = "", extra_env: dict[str, str] | N
         ARCHIVIST_HOST="0.0.0.0",
         ARCHIVIST_PORT=str(port),
         ARCHIVIST_LOG_LEVEL="INFO",
+        ARCHIVIST_CALLBACK_ALLOW_PRIVATE="true",  # the tests' callback receivers are on this machine
         PYTHONUNBUFFERED="1",
     )
     if database_url:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from archivist import __version__, logs
 from archivist.api import errors as api_errors
+from archivist.api import schemas as api_schemas
 from archivist.api.router import build_rest_router
 from archivist.archives.service import ArchiveService
 from archivist.archives.supervisor import ArchiveSupervisor
@@ -35,6 +36,7 @@ from archivist.store.outbox import OutboxRepository
 from archivist.store.projects import ProjectRepository
 from archivist.store.sessions import SessionRepository
 from archivist.store.storage_targets import StorageTargetRepository
+from archivist.webhooks import targets
 from archivist.webhooks.delivery import DeliveryWorker
 from archivist.webhooks.outbox import Outbox
 
@@ -92,6 +94,8 @@ async def build_services(settings: Settings) -> Services:
     rooms = Rooms()
     launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
     # every committed status change writes its status-callback events in the same transaction
+    if settings.callback_url:
+        targets.check_url(settings.callback_url, allow_private=settings.callback_allow_private)
     outbox = Outbox(settings.callback_url)
     archive_rows = ArchiveRepository(engine, [outbox.enqueue])
     archives = ArchiveService(archive_rows, sessions, rooms, settings, launcher)
@@ -197,6 +201,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     api_errors.install(app, settings.max_body_bytes)
+    api_schemas.install(app)
     app.include_router(build_rest_router())
     # signaling router
     from archivist.signaling import build_signaling_router

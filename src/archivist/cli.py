@@ -55,6 +55,14 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = replace(settings, **overrides)
+    if settings.callback_url:
+        from archivist.webhooks import targets
+
+        try:
+            targets.check_url(settings.callback_url, allow_private=settings.callback_allow_private)
+        except targets.ForbiddenTarget as exc:
+            print(f"error: ARCHIVIST_CALLBACK_URL: {exc.message}", file=sys.stderr)
+            return 2
     if settings.create_default_project:
         try:
             created = asyncio.run(ensure_default_project(settings))

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +21,7 @@ from archivist import config
 from archivist.store.db import open_database
 from archivist.store.outbox import DELIVERED, FAILED, PENDING, Delivery, OutboxRepository
 from archivist.store.projects import ProjectRepository
+from archivist.webhooks import targets
 
 T = TypeVar("T")
 
@@ -63,11 +63,14 @@ def add_parser(sub: Any) -> None:
 def cmd_set_callback(args: argparse.Namespace, settings: config.Settings) -> int:
     url: str | None = None
     if not args.clear:
-        parsed = urlparse(args.url or "")
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        if not args.url:
             print("error: give a complete http(s) URL, or --clear", file=sys.stderr)
             return 2
-        url = args.url
+        try:
+            url = targets.check_url(args.url, allow_private=settings.callback_allow_private)
+        except targets.ForbiddenTarget as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 2
 
     async def go(engine: AsyncEngine) -> bool:
         repo = ProjectRepository(engine)

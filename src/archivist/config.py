@@ -69,6 +69,9 @@ class Settings:
     # ---- status callbacks (docs/webhooks.md) ----
     callback_url: str = ""
     """Status callback URL of every project that has none of its own (``archivist projects set-callback``)."""
+    callback_allow_private: bool = False
+    """Let callback URLs target loopback, link-local and private addresses (off: a tenant could
+    reach the server's own network; ``webhooks/targets.py``). For single-tenant servers."""
     webhook_timeout: float = 10.0
     webhook_backoff: float = 5.0
     webhook_backoff_max: float = 3600.0

@@ -86,8 +86,10 @@ def test_live_endpoints_without_connections(server: Server, ot: Client, auth: di
     assert_error(httpx.post(f"{base}/signal", headers=auth, json={"type": 5}), 400)
     assert_error(httpx.post(f"{base}/signal", headers=auth, json={"type": "t" * 200, "data": ""}), 413)
     assert_error(httpx.post(f"{base}/signal", headers=auth, json={"data": "d" * 9000}), 413)
-    other = f"{server.url}/v2/project/{server.project.api_key}/session/1_bm90LWEtc2Vzc2lvbg/stream"
-    assert_error(httpx.get(other, headers=auth), 400)
+    # malformed: 400; well-formed but none of ours (base64 of "not-a-session"): not found, as documented
+    base_sessions = f"{server.url}/v2/project/{server.project.api_key}/session"
+    assert_error(httpx.get(f"{base_sessions}/2_x!y/stream", headers=auth), 400)
+    assert_error(httpx.get(f"{base_sessions}/1_bm90LWEtc2Vzc2lvbg/stream", headers=auth), 404)
 
 
 def test_openapi_docs(server: Server) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from archivist.api import schemas
 from archivist.api.deps import is_legacy, project, services
 from archivist.api.errors import json_body
 from archivist.archives.model import Archive
@@ -18,6 +19,7 @@ router = APIRouter(tags=["archives"])
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
+MAX_QUERY_INT = 2**31 - 1
 
 
 def archive_url(request: Request, archive: Archive) -> str | None:
@@ -35,18 +37,19 @@ def render(request: Request, archive: Archive) -> dict[str, Any]:
 
 
 def _int_param(raw: str | None, name: str, default: int) -> int:
-    if raw is None or raw == "":
+    """A non-negative integer query parameter of at most ``MAX_QUERY_INT`` (the database's
+    integers are 64-bit: a larger offset overflowed into a 500)."""
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative")
+    if not (raw.isascii() and raw.isdigit()):  # int() also takes "+1", " 1", "1_0" and Arabic-Indic digits
+        raise BadRequest(f"{name} must be a non-negative integer")
+    value = int(raw) if len(raw) <= 20 else MAX_QUERY_INT + 1
+    if value > MAX_QUERY_INT:
+        raise BadRequest(f"{name} must be at most {MAX_QUERY_INT}")
     return value
 
 
-@router.post("/archive", summary="Start recording an archive")
+@router.post("/archive", summary="Start recording an archive", **schemas.START)
 async def start_archive(request: Request, key: str) -> JSONResponse:
     proj = await project(request, key)
     body = await json_body(request)
@@ -58,7 +61,7 @@ async def start_archive(request: Request, key: str) -> JSONResponse:
     return JSONResponse(render(request, archive))
 
 
-@router.get("/archive", summary="List archives, newest first")
+@router.get("/archive", summary="List archives, newest first", **schemas.LIST)
 async def list_archives(request: Request, key: str) -> JSONResponse:
     proj = await project(request, key)
     q = request.query_params
@@ -69,7 +72,7 @@ async def list_archives(request: Request, key: str) -> JSONResponse:
     return JSONResponse({"count": total, "items": [render(request, a) for a in items]})
 
 
-@router.get("/archive/{archive_id}", summary="Get an archive")
+@router.get("/archive/{archive_id}", summary="Get an archive", **schemas.GET)
 async def get_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     try:
@@ -81,7 +84,7 @@ async def get_archive(request: Request, key: str, archive_id: str) -> JSONRespon
     return JSONResponse(render(request, archive))
 
 
-@router.post("/archive/{archive_id}", summary="Stop an archive (the spec's {\"action\":\"stop\"})")
+@router.post("/archive/{archive_id}", summary="Stop an archive (the spec's {\"action\":\"stop\"})", **schemas.STOP_SPEC)
 async def post_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     body = await json_body(request)
@@ -94,14 +97,14 @@ async def post_archive(request: Request, key: str, archive_id: str) -> JSONRespo
     return JSONResponse(render(request, archive))
 
 
-@router.post("/archive/{archive_id}/stop", summary="Stop an archive")
+@router.post("/archive/{archive_id}/stop", summary="Stop an archive", **schemas.STOP)
 async def stop_archive(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     archive = await services(request).archives.stop(proj.api_key, archive_id)
     return JSONResponse(render(request, archive))
 
 
-@router.delete("/archive/{archive_id}", status_code=204, summary="Delete an available archive")
+@router.delete("/archive/{archive_id}", summary="Delete an available archive", **schemas.DELETE)
 async def delete_archive(request: Request, key: str, archive_id: str) -> Response:
     proj = await project(request, key)
     try:
@@ -113,7 +116,7 @@ async def delete_archive(request: Request, key: str, archive_id: str) -> Respons
     return Response(status_code=204)
 
 
-@router.put("/archive/{archive_id}/layout", summary="Change the layout of a recording archive")
+@router.put("/archive/{archive_id}/layout", summary="Change the layout of a recording archive", **schemas.LAYOUT)
 async def set_layout(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     body = await json_body(request)
@@ -128,7 +131,8 @@ async def set_layout(request: Request, key: str, archive_id: str) -> JSONRespons
     return JSONResponse({})
 
 
-@router.patch("/archive/{archive_id}/streams", summary="Add or remove a stream (manual stream mode)")
+@router.patch("/archive/{archive_id}/streams", summary="Add or remove a stream (manual stream mode)",
+              **schemas.STREAMS)
 async def patch_streams(request: Request, key: str, archive_id: str) -> Response:
     proj = await project(request, key)
     body = await json_body(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from archivist.api import schemas
 from archivist.api.deps import project, services
 from archivist.errors import BadRequest, Conflict, NotFound
 from archivist.store.outbox import DELIVERED, FAILED, PENDING
@@ -18,15 +19,16 @@ router = APIRouter(tags=["callbacks"])
 MAX_LIMIT = 500
 
 
-@router.get("/webhooks/deliveries", summary="Status callback deliveries and their attempts")
+@router.get("/webhooks/deliveries", summary="Status callback deliveries and their attempts", **schemas.DELIVERIES)
 async def list_deliveries(request: Request, key: str) -> JSONResponse:
     proj = await project(request, key)
     q = request.query_params
-    state = q.get("state") or None
+    state = q.get("state")
     if state is not None and state not in (PENDING, DELIVERED, FAILED):
         raise BadRequest("state must be pending, delivered or failed")
-    raw_limit = q.get("limit") or "50"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    raw_limit = q.get("limit", "50")
+    # isdigit() alone also takes superscripts ("²"), which int() refuses (a 500)
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4 and 1 <= int(raw_limit) <= MAX_LIMIT):
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
     items = await services(request).deliveries.listing(
         project_key=proj.api_key, archive_id=q.get("archiveId") or None, state=state, limit=int(raw_limit)
@@ -34,7 +36,7 @@ async def list_deliveries(request: Request, key: str) -> JSONResponse:
     return JSONResponse({"count": len(items), "items": [d.to_json() for d in items]})
 
 
-@router.post("/webhooks/deliveries/{delivery_id}/retry", summary="Queue a given-up delivery again")
+@router.post("/webhooks/deliveries/{delivery_id}/retry", summary="Queue a given-up delivery again", **schemas.RETRY)
 async def retry_delivery(request: Request, key: str, delivery_id: str) -> JSONResponse:
     proj = await project(request, key)
     svc = services(request)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from archivist import logs
+from archivist.api import schemas
 from archivist.api.deps import services
 from archivist.archives.status import DOWNLOADABLE
 from archivist.errors import ArchivistError, NotFound
@@ -22,11 +23,11 @@ router = APIRouter(tags=["downloads"])
 log = logs.get(__name__)
 
 
-@router.api_route("/archives/{archive_id}/download", methods=["GET", "HEAD"], summary="Download an archive's MP4")
-async def download(request: Request, archive_id: str, expires: str | None = None,
-                   signature: str | None = None) -> Response:
+@router.api_route("/archives/{archive_id}/download", methods=["GET", "HEAD"], summary="Download an archive's MP4",
+                  response_class=Response, **schemas.DOWNLOAD)
+async def download(request: Request, archive_id: str) -> Response:
     svc = services(request)
-    svc.download_urls.check(archive_id, expires, signature)
+    svc.download_urls.check(archive_id, request.query_params.get("expires"), request.query_params.get("signature"))
     archive = await svc.archives.find(archive_id)
     if archive is None or archive.status not in DOWNLOADABLE or archive.storage_key is None:
         raise NotFound("archive not available for download")

@@ -7,7 +7,6 @@ request body size limit (413).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,9 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archivist import logs
+from archivist import json_input, logs
 from archivist.archives.status import IllegalTransition
 from archivist.errors import ArchivistError
 
@@ -87,19 +87,72 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class UnexpectedErrors:
+    """ASGI middleware: an exception nothing else handled becomes a JSON 500, traceback logged.
+
+    Starlette's ``ServerErrorMiddleware`` (where an ``Exception`` handler would be installed)
+    sends the 500 and then re-raises, so uvicorn closes the keep-alive connection and the
+    client's next request on it fails with "connection reset". Here the error ends with the
+    response: the connection stays usable. Once a response has started nothing can be sent
+    any more, and the error goes on up (the connection is then closed, as it must be).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"), error=repr(exc))
+            if started:
+                raise
+            await error_response(500, "internal server error")(scope, receive, send)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at the request's path. Each method of a path is its own
+    route, and the router's 405 names only the first route's: probe them all."""
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in app.router.routes)
+    ]
+
+
 def install(app: FastAPI, max_body: int) -> None:
     app.add_middleware(RequestShaping, max_body=max_body)
+    app.add_middleware(UnexpectedErrors)  # outermost of ours: also covers RequestShaping
 
     @app.exception_handler(ArchivistError)
     async def _domain(_request: Request, exc: ArchivistError) -> JSONResponse:
         return error_response(exc.status, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) and exc.detail else _MESSAGES.get(exc.status_code, "error")
         if exc.status_code == 404 and message == "Not Found":
             message = "not found"
-        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+        if exc.status_code == 405 and message == "Method Not Allowed":
+            message = "method not allowed"
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # the router names only the first route's methods
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        return error_response(exc.status_code, message, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -111,11 +164,6 @@ def install(app: FastAPI, max_body: int) -> None:
     async def _illegal(_request: Request, exc: IllegalTransition) -> JSONResponse:
         log.error("illegal archive transition", old=exc.old, new=exc.new)
         return error_response(409, f"archive cannot go from {exc.old.value} to {exc.new.value}")
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path, error=repr(exc))
-        return error_response(500, "internal server error")
 
 
 async def json_body(request: Request, *, max_chars: int | None = None, lenient_quotes: bool = False) -> dict[str, Any]:
@@ -136,11 +184,12 @@ async def json_body(request: Request, *, max_chars: int | None = None, lenient_q
     except UnicodeDecodeError:
         raise BadRequest("request body is not UTF-8") from None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = json_input.loads(text)
+    except json_input.InvalidJson as exc:
         value = _single_quoted(text) if lenient_quotes else None
         if value is None:
-            raise BadRequest("request body is not valid JSON") from None
+            message = "request body is not valid JSON" if exc.message == "not valid JSON" else exc.message
+            raise BadRequest(message) from None
     if not isinstance(value, dict):
         raise BadRequest("request body must be a JSON object")
     return value

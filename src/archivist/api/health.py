@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from archivist import __version__
+from archivist.api import schemas
 from archivist.api.deps import services
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", summary="Liveness, live sessions and event-loop lag of this node")
+@router.get("/health", summary="Liveness, live sessions and event-loop lag of this node", **schemas.HEALTH)
 async def health(request: Request) -> JSONResponse:
     svc = services(request)
     rooms = svc.rooms.all()

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from archivist.api import schemas
 from archivist.api.deps import project, services
 from archivist.api.errors import json_body
 from archivist.errors import BadRequest, NotFound
@@ -36,19 +37,18 @@ async def _signal(request: Request, key: str, session_id: str, connection_id: st
     return Response(status_code=204)
 
 
-@router.post("/session/{session_id}/signal", status_code=204, summary="Signal every connection")
+@router.post("/session/{session_id}/signal", summary="Signal every connection", **schemas.SIGNAL)
 async def signal_all(request: Request, key: str, session_id: str) -> Response:
     return await _signal(request, key, session_id, None)
 
 
-@router.post(
-    "/session/{session_id}/connection/{connection_id}/signal", status_code=204, summary="Signal one connection"
-)
+@router.post("/session/{session_id}/connection/{connection_id}/signal", summary="Signal one connection",
+             **schemas.SIGNAL_ONE)
 async def signal_one(request: Request, key: str, session_id: str, connection_id: str) -> Response:
     return await _signal(request, key, session_id, connection_id)
 
 
-@router.delete("/session/{session_id}/connection/{connection_id}", status_code=204, summary="Force disconnect")
+@router.delete("/session/{session_id}/connection/{connection_id}", summary="Force disconnect", **schemas.DISCONNECT)
 async def force_disconnect(request: Request, key: str, session_id: str, connection_id: str) -> Response:
     room = await _room(request, key, session_id)
     if room is None:
@@ -57,14 +57,15 @@ async def force_disconnect(request: Request, key: str, session_id: str, connecti
     return Response(status_code=204)
 
 
-@router.get("/session/{session_id}/stream", summary="List a session's streams")
+@router.get("/session/{session_id}/stream", summary="List a session's streams", **schemas.LIST_STREAMS)
 async def list_streams(request: Request, key: str, session_id: str) -> JSONResponse:
     room = await _room(request, key, session_id)
     items = [s.rest_json() for s in room.streams()] if room else []
     return JSONResponse({"count": len(items), "items": items})
 
 
-@router.get("/session/{session_id}/stream/{stream_id}", summary="Get a stream")
+@router.get("/session/{session_id}/stream/{stream_id}", summary="Get a stream", response_class=Response,
+            **schemas.GET_STREAM)
 async def get_stream(request: Request, key: str, session_id: str, stream_id: str) -> Response:
     room = await _room(request, key, session_id)
     stream = room.find_stream(stream_id) if room else None
@@ -74,7 +75,7 @@ async def get_stream(request: Request, key: str, session_id: str, stream_id: str
     return Response(json.dumps(stream.rest_json()), media_type="text/plain")
 
 
-@router.put("/session/{session_id}/stream", summary="Set streams' layout class lists")
+@router.put("/session/{session_id}/stream", summary="Set streams' layout class lists", **schemas.CLASS_LISTS)
 async def set_class_lists(request: Request, key: str, session_id: str) -> JSONResponse:
     room = await _room(request, key, session_id)
     body = await json_body(request)
@@ -90,7 +91,7 @@ async def set_class_lists(request: Request, key: str, session_id: str) -> JSONRe
             raise BadRequest("layoutClassList must be an array of strings")
         stream = room.find_stream(item["id"]) if room else None
         if stream is None:
-            raise BadRequest(f"stream {item['id']} not found in the session")
+            raise NotFound(f"stream {item['id'][:64]!r} not found in the session")
         updates.append((stream, classes))
     for stream, classes in updates:
         stream.layout_classes = list(classes)

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from archivist.api import schemas
 from archivist.api.deps import services
 from archivist.auth.rest import authenticate
 from archivist.errors import BadRequest
@@ -19,7 +20,7 @@ def _create_dt(ms: int) -> str:
     return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(ms / 1000))
 
 
-@router.post("/session/create", summary="Create a session")
+@router.post("/session/create", summary="Create a session", response_class=Response, **schemas.SESSION_CREATE)
 async def create_session(request: Request) -> Response:
     svc = services(request)
     project = await authenticate(request.headers, svc.projects.get)

@@ -112,6 +112,8 @@ def _opt_int(body: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
     value = body.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 16.0 is the integer 16
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"{key} must be an integer")
     if not lo <= value <= hi:
@@ -125,8 +127,8 @@ def parse_start(body: dict[str, Any]) -> StartOptions:
     if not isinstance(session_id, str) or not session_id.strip():
         raise BadRequest("sessionId is required")
     name = _opt_str(body, "name")
-    if name is not None and len(name) > MAX_NAME:
-        raise BadRequest(f"name must be at most {MAX_NAME} characters")
+    if name is not None and (len(name) > MAX_NAME or "\x00" in name):
+        raise BadRequest(f"name must be at most {MAX_NAME} characters, without NUL")
     has_audio = _opt_bool(body, "hasAudio", True)
     has_video = _opt_bool(body, "hasVideo", True)
     if not has_audio and not has_video:

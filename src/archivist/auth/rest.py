@@ -5,7 +5,10 @@ Two schemes, accepted on either prefix (``/v2/project/{k}``, ``/v2/partner/{k}``
 
 * ``X-OPENTOK-AUTH: <JWT>``: HS256 with the project secret, ``iss`` = API key,
   ``ist`` = "project" (absent tolerated, as early Java SDK builds sent), ``exp`` in the future
-  (60 s leeway). ``jti`` is not required (Node sends none).
+  and at most 5 minutes ahead (both with 60 s leeway for clock skew), as the hosted service
+  rules: a REST JWT is minted per request (the Python SDK sets ``exp`` = now + 3 min, Node
+  now + 5 min), so a long-lived one is a leaked credential waiting to be replayed. ``jti`` is
+  not required (Node sends none).
 * ``X-TB-PARTNER-AUTH: <key>:<secret>`` (the 2013 spec), split at the first ``:``, secret
   compared in constant time.
 
@@ -15,6 +18,7 @@ Every failure is a 403 (``AuthFailed``): the SDKs map 403 to their AuthError.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import jwt
@@ -23,6 +27,8 @@ from archivist.errors import AuthFailed
 from archivist.store.projects import Project
 
 LEEWAY_SECONDS = 60
+MAX_LIFETIME_SECONDS = 300
+"""How far ahead a REST JWT's ``exp`` may be (plus ``LEEWAY_SECONDS``)."""
 
 ProjectLookup = Callable[[str], Awaitable[Project | None]]
 
@@ -31,11 +37,12 @@ async def authenticate(
     headers: Mapping[str, str], lookup: ProjectLookup, path_key: str | None = None
 ) -> Project:
     """Return the authenticated project; ``path_key`` is the key in the URL, if any."""
+    # a header that is present decides, even empty: a bad JWT is not excused by another scheme
     token = headers.get("x-opentok-auth")
     partner = headers.get("x-tb-partner-auth")
-    if token:
+    if token is not None:
         return await _from_jwt(token.strip(), lookup, path_key)
-    if partner:
+    if partner is not None:
         return await _from_partner(partner.strip(), lookup, path_key)
     raise AuthFailed("authentication required: send X-OPENTOK-AUTH or X-TB-PARTNER-AUTH")
 
@@ -69,6 +76,11 @@ async def _from_jwt(token: str, lookup: ProjectLookup, path_key: str | None) -> 
         raise AuthFailed("X-OPENTOK-AUTH token expired") from None
     except jwt.PyJWTError:
         raise AuthFailed("invalid API key or secret") from None
+    exp = claims["exp"]
+    if not isinstance(exp, int | float) or exp > time.time() + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS:
+        raise AuthFailed(
+            f"X-OPENTOK-AUTH token expires too far ahead: 'exp' must be at most {MAX_LIFETIME_SECONDS} s from now"
+        )
     ist = claims.get("ist")
     if ist is not None and ist != "project":
         raise AuthFailed("X-OPENTOK-AUTH 'ist' must be 'project'")

@@ -24,9 +24,14 @@ def mint(api_key: str, location: str | None = None, now_ms: int | None = None) -
     return "1_" + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def well_formed(session_id: str) -> bool:
+    """The shape of a session id (``^[12]_`` then base64url): what the OpenAPI document states."""
+    return len(session_id) <= MAX_LEN and _ID_RE.fullmatch(session_id) is not None
+
+
 def project_key_of(session_id: str) -> str | None:
     """The API key a session id names, or None if it is not a well-formed session id."""
-    if not isinstance(session_id, str) or len(session_id) > MAX_LEN or not _ID_RE.match(session_id):
+    if not isinstance(session_id, str) or len(session_id) > MAX_LEN or not _ID_RE.fullmatch(session_id):
         return None
     body = session_id[2:].rstrip("=")
     body += "=" * (-len(body) % 4)

@@ -26,27 +26,30 @@ class SessionService:
         archive_name: str | None = None,
         archive_resolution: str | None = None,
     ) -> Session:
-        pref = (p2p_preference or "enabled").strip().lower()
+        # exact values (the SDKs send nothing else); an empty location, name or resolution is unset
+        pref = p2p_preference if p2p_preference is not None else "enabled"
         if pref not in ("enabled", "disabled"):
             raise BadRequest("p2p.preference must be 'enabled' (relayed) or 'disabled' (routed)")
         media = MediaMode.RELAYED if pref == "enabled" else MediaMode.ROUTED
-        mode_raw = (archive_mode or "manual").strip().lower()
+        mode_raw = archive_mode if archive_mode is not None else "manual"
         if mode_raw not in ("manual", "always"):
             raise BadRequest("archiveMode must be 'manual' or 'always'")
         mode = ArchiveMode(mode_raw)
         if mode is ArchiveMode.ALWAYS and media is MediaMode.RELAYED:
             raise BadRequest("archiveMode 'always' requires a routed session (p2p.preference=disabled)")
-        loc = (location or "").strip() or None
+        loc = location or None
         if loc is not None:
             try:
                 ipaddress.IPv4Address(loc)
             except ValueError:
                 raise BadRequest("location must be an IPv4 address") from None
-        e2ee_flag = (e2ee or "false").strip().lower() == "true"
-        name = (archive_name or "").strip() or None
-        if name is not None and len(name) > 80:
-            raise BadRequest("archiveName must be at most 80 characters")
-        res = (archive_resolution or "").strip() or None
+        if e2ee not in (None, "true", "false"):
+            raise BadRequest("e2ee must be 'true' or 'false'")
+        e2ee_flag = e2ee == "true"
+        name = archive_name or None
+        if name is not None and (len(name) > 80 or "\x00" in name):
+            raise BadRequest("archiveName must be at most 80 characters, without NUL")
+        res = archive_resolution or None
         if res is not None and res not in RESOLUTIONS:
             raise BadRequest(f"archiveResolution must be one of {', '.join(RESOLUTIONS)}")
         now = int(time.time() * 1000)
@@ -68,9 +71,10 @@ class SessionService:
         """The project's session, or BadRequest (malformed id) / NotFound (unknown or not theirs)."""
         if not isinstance(session_id, str) or not session_id:
             raise BadRequest("sessionId is required")
-        owner = ids.project_key_of(session_id)
-        if owner is None:
+        if not ids.well_formed(session_id):
             raise BadRequest("invalid sessionId")
+        # a well-formed id that is none of ours (it may not even decode) is simply not found
+        owner = ids.project_key_of(session_id)
         session = await self._repo.get(session_id) if owner == project_key else None
         if session is None or session.project_key != project_key:
             raise NotFound("session not found")

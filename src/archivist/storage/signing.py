@@ -74,11 +74,11 @@ class DownloadUrls:
         """Raise :class:`AuthFailed` (403) unless the URL was signed by us and has not expired."""
         if not expires or not signature:
             raise AuthFailed("a signed download URL is required (expires and signature)")
-        try:
-            when = int(expires)
-        except ValueError:
-            raise AuthFailed("invalid download URL signature") from None
-        if not hmac.compare_digest(self.signature(archive_id, when), signature):
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
+            raise AuthFailed("invalid download URL signature")
+        when = int(expires)
+        # compare bytes: compare_digest refuses str with non-ASCII characters (a TypeError)
+        if not hmac.compare_digest(self.signature(archive_id, when).encode(), signature.encode("utf-8", "replace")):
             raise AuthFailed("invalid download URL signature")
         if when < (now if now is not None else time.time()):
             raise AuthFailed("download URL expired: get the archive again for a fresh URL")

@@ -24,6 +24,7 @@ from archivist.archives.model import Archive
 from archivist.config import Settings
 from archivist.jobs import LeasedJobRunner
 from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository, now_ms
+from archivist.webhooks import targets
 from archivist.webhooks.payloads import for_delivery
 from archivist.webhooks.signatures import (
     ATTEMPT_HEADER,
@@ -137,6 +138,7 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
         attempt_no = delivery.attempts + 1
         status_code: int | None = None
         error: str | None = None
+        refused = False
         started = time.monotonic()
         attempted_at = now_ms()
         secret = await self._secrets(delivery.project_key)
@@ -152,17 +154,25 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
                 SIGNATURE_HEADER: sign(secret, delivery.event_id, body),
             }
             try:
-                response = await self._client.post(delivery.url, content=body, headers=headers)
+                target = await targets.resolve_public(
+                    delivery.url, allow_private=self._settings.callback_allow_private
+                )
+                if target.host_header is not None:
+                    headers["Host"] = target.host_header
+                extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+                response = await self._client.post(target.url, content=body, headers=headers, extensions=extensions)
                 status_code = response.status_code
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}: {response.text[:200]}".strip()
-            except httpx.HTTPError as exc:
+            except targets.ForbiddenTarget as exc:  # given up at once: retrying cannot help
+                error, refused = f"refused: {exc.message}"[:300], True
+            except (httpx.HTTPError, OSError) as exc:  # OSError: the host's name did not resolve
                 error = f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
         duration_ms = int((time.monotonic() - started) * 1000)
         now = now_ms()
         if error is None:
             state, next_at = DELIVERED, now
-        elif secret is None or now - delivery.created_at >= self._settings.webhook_give_up_after * 1000:
+        elif secret is None or refused or now - delivery.created_at >= self._settings.webhook_give_up_after * 1000:
             state, next_at = FAILED, now
         else:
             state, next_at = PENDING, now + backoff_ms(self._settings, attempt_no)
