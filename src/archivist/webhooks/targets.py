@@ -101,17 +101,20 @@ def check_url(url: str, *, allow_private: bool) -> str:
             "callback URL must be a complete http(s) URL: a host name or address, an optional port, "
             "then printable ASCII only (percent-encode the rest)"
         )
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if allow_private:
-        return url
+    if not allow_private:
+        _check_host(urlsplit(url).hostname or "")
+    return url
+
+
+def _check_host(host: str) -> Address | None:
+    """Refuse a host that names this machine or a non-public address; its address, if literal."""
     name = host.rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
         raise _refusal(host, "is this machine")
     address = literal_address(name)
     if address is not None and not is_public(address):
         raise _refusal(host, f"is a non-public address ({address})")
-    return url
+    return address
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,15 @@ async def resolve_public(url: str, *, allow_private: bool) -> Pinned:
     """
     if allow_private:
         return Pinned(url)
-    check_url(url, allow_private=False)  # also the rows queued before this check existed
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    literal = literal_address(host)
+    try:  # a URL stored before these rules existed may be looser than check_url's grammar
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ForbiddenTarget("callback URL is not a valid URL") from None
+    if not host:
+        raise ForbiddenTarget("callback URL has no host")
+    literal = _check_host(host)
     if literal is not None:
         addresses: list[Address] = [literal]
     else:
