@@ -85,7 +85,7 @@ def test_unexpected_error_is_a_json_500_on_a_kept_connection(tmp_path: Path,
             time.sleep(0.05)
         assert server.started
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}", limits=limits) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}", limits=limits, timeout=30) as client:
             for _ in range(3):
                 r = client.get("/broken")
                 assert r.status_code == 500 and r.json() == {"code": 500, "message": "internal server error"}

@@ -95,7 +95,10 @@ def test_json_endpoints_answer_errors_as_code_and_message(server: Server) -> Non
     # the server's own answer comes through: nobody is connected to the session
     assert_json_error(httpx.post(url + "/archive/start", data={"sessionId": sid}, timeout=20), 400, "no clients")
     assert_json_error(httpx.post(url + "/start", timeout=20), 400, "no clients")
-    assert_json_error(httpx.post(url + "/archive/start", data={"sessionId": "1_nope"}, timeout=20), 400, "invalid")
+    assert_json_error(httpx.post(url + "/archive/start", data={"sessionId": "not a session"}, timeout=20), 400,
+                      "invalid")
+    # well-formed but no session of this project: not found (docs/rest-api.md)
+    assert_json_error(httpx.post(url + "/archive/start", data={"sessionId": "1_nope"}, timeout=20), 404)
     assert_json_error(httpx.post(f"{url}/archive/{missing}/stop", timeout=20), 404)
     assert_json_error(httpx.post(f"{url}/stop/{missing}", timeout=20), 404)
     assert_json_error(httpx.get(f"{url}/archive/{missing}", timeout=20), 404)
