@@ -21,12 +21,29 @@ MAX_EXAMPLES = 25
 """Per operation and phase: about 1,300 requests, 20 to 40 s (bench/fuzz_rest.py runs more)."""
 
 
+CONFIG = """
+# the path parameters pinned: this project (else every request is a 403) and a real session
+[parameters]
+key = "{key}"
+session_id = "{session_id}"
+
+# 413 is a refusal too: the server's (documented) answer to fields over their size limits
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+
+# The one limit JSON Schema cannot state: a signal's type (128) and data (8192) are measured in
+# UTF-8 bytes, so a string within any maxLength in characters may still be a 413 (documented).
+[[operations]]
+include-path-regex = "/signal$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "413", "429"]
+"""
+
+
 def run_schemathesis(server: Server, session_id: str, workdir: Path, max_examples: int) -> dict[str, Any]:
     """One bounded, deterministic run; returns the counts and what it found."""
     key, secret = server.project.api_key, server.project.api_secret
     config = workdir / "schemathesis.toml"
-    # the path parameters pinned: this project (else every request is a 403) and a real session
-    config.write_text(f'[parameters]\nkey = "{key}"\nsession_id = "{session_id}"\n')
+    config.write_text(CONFIG.format(key=key, session_id=session_id))
     reports = workdir / "reports"
     started = time.monotonic()
     done = subprocess.run(

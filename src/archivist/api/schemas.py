@@ -208,8 +208,11 @@ COMPONENTS: dict[str, Schema] = {
     },
     "Signal": {
         "type": "object",
-        "description": "type at most 128 bytes, data at most 8192 bytes (UTF-8; longer: 413)",
-        "properties": {"type": {"type": ["string", "null"]}, "data": {"type": ["string", "null"]}},
+        "description": "type at most 128 bytes, data at most 8192 bytes, in UTF-8 (longer: 413)",
+        "properties": {
+            "type": {"type": ["string", "null"], "maxLength": 128},
+            "data": {"type": ["string", "null"], "maxLength": 8192},
+        },
     },
     "Stream": {
         "type": "object",
