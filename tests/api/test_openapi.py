@@ -84,6 +84,7 @@ def test_document(server: Server) -> None:
     spec = httpx.get(f"{server.url}/openapi.json").json()
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
     assert len(operations) == 23 and not any(p.startswith("/v2/partner") for p, _, _ in operations)
+    assert len({op["operationId"] for _, _, op in operations}) == 23
     for path, method, op in operations:
         responses = op["responses"]
         assert "422" not in responses, (method, path)

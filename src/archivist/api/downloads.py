@@ -23,8 +23,10 @@ router = APIRouter(tags=["downloads"])
 log = logs.get(__name__)
 
 
-@router.api_route("/archives/{archive_id}/download", methods=["GET", "HEAD"], summary="Download an archive's MP4",
-                  response_class=Response, **schemas.DOWNLOAD)
+@router.get("/archives/{archive_id}/download", summary="Download an archive's MP4", operation_id="download_archive",
+            response_class=Response, **schemas.DOWNLOAD)
+@router.head("/archives/{archive_id}/download", summary="An archive's MP4 headers", operation_id="head_archive",
+             response_class=Response, **schemas.DOWNLOAD)
 async def download(request: Request, archive_id: str) -> Response:
     svc = services(request)
     svc.download_urls.check(archive_id, request.query_params.get("expires"), request.query_params.get("signature"))

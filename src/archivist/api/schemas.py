@@ -289,6 +289,8 @@ COMPONENTS: dict[str, Schema] = {
             "connections": {"type": "integer"},
             "streams": {"type": "integer"},
             "recordings": {"type": "integer"},
+            "recordingsBehind": {"type": "object", "additionalProperties": {"type": "number"},
+                                 "description": "archive id -> seconds its picture is behind"},
             "loopLagMs": {"type": "object"},
         },
     },
