@@ -41,9 +41,9 @@ def test_bestfit_grids() -> None:
     three = bf.arrange(["a", "b", "c"], 1280, 720)
     assert three["a"] == Rect(0, 0, 640, 360) and three["b"] == Rect(640, 0, 640, 360)
     assert three["c"] == Rect(320, 360, 640, 360)  # last row centred
-    assert bf.grid(5, 1920, 1080) == (3, 2)
+    assert bf.grid(5, 1920, 1080) == (3, 3)  # the hosted service: 5-9 streams in a 3x3 grid
     assert bf.grid(9, 1920, 1080) == (3, 3)
-    assert bf.grid(10, 1080, 1920) == (3, 4)
+    assert bf.grid(10, 1080, 1920) == (4, 4)
 
 
 def test_fit_inside_keeps_aspect_never_crops() -> None:

@@ -7,9 +7,13 @@ encoded (no per-tick conversion: ``VideoFrame.from_ndarray`` of a 720p picture c
 is redrawn only when a stream shows a new frame or the layout changes; otherwise the previous
 picture is reused (missing frames repeat the last one).
 
-A stream appears once its first frame is due; late joiners never stall the others. A frame of a
-new size or orientation is letterboxed inside the stream's tile (aspect kept, never stretched,
-never cropped). Before any video arrives the picture is a clean background colour.
+A stream appears once its first frame is due; late joiners never stall the others. Where each
+stream goes comes from the layout (``layout``: boxes in painting order, ``object-fit``); a
+stream is drawn inside its box with its aspect kept: letterboxed (``contain``) or filling the box
+and cropped (``cover``), never stretched, and a frame of a new size or orientation is placed
+anew on the tick it is shown. Boxes may overlap (pip): a box is opaque (its letterbox bars hide
+what is below) and a stream redrawn under another one is drawn over again. A box partly outside
+the picture is clipped. Before any video arrives the picture is a clean background colour.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from archivist import logs
-from archivist.recording.layout import BestFit, Layout, Rect, fit_inside
+from archivist.recording.layout import BestFit, Layout, Placement, Rect, cover_rect, fit_inside
 
 log = logs.get(__name__)
 
@@ -46,12 +50,35 @@ class _Source:
     pending: deque[tuple[float, Any]] = field(default_factory=deque)
     current: Any = None  # av.VideoFrame on screen
     serial: int = 0  # bumps whenever ``current`` changes
-    scaled_key: tuple[int, Rect] | None = None
+    scaled_key: tuple[int, int, int] | None = None
     scaled: tuple[Plane, Plane, Plane] | None = None
     dropped: int = 0
     reformatter: Any = field(default_factory=VideoReformatter)
     """Our own swscale context: ``frame.reformat()`` caches one *on the frame*, which is not
     safe when the same decoded frame reaches two recorders on two threads (it crashed)."""
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """How one stream is drawn this tick (compared tick to tick: equal means "same place")."""
+
+    stream_id: str
+    box: Rect  # its layout box, clipped to the picture
+    picture: Rect  # where its scaled frame goes (letterboxed in the box, or covering it)
+    visible: Rect  # what of ``picture`` is drawn: inside the box and the picture
+    bars: bool  # the picture leaves part of the box uncovered (letterbox bars)
+
+
+_HIDDEN = _Draw("", Rect(0, 0, 0, 0), Rect(0, 0, 0, 0), Rect(0, 0, 0, 0), False)  # a stream out of sight
+
+
+def _overlapping(draws: list[_Draw]) -> set[str]:
+    out: set[str] = set()
+    for i, a in enumerate(draws):
+        for b in draws[i + 1 :]:
+            if a.box.intersect(b.box) is not None:
+                out.update((a.stream_id, b.stream_id))
+    return out
 
 
 def planes(frame: Any) -> tuple[Plane, Plane, Plane]:
@@ -88,7 +115,9 @@ class Compositor:
         self._frame: Any = av.VideoFrame(width, height, "yuv420p")
         self._y, self._u, self._v = planes(self._frame)
         self._fill_background()
-        self._placed: dict[str, Rect] | None = None  # where each stream was drawn last
+        self._placed: list[_Draw] | None = None  # how each stream was drawn last
+        self._overlap: set[str] = set()  # streams whose box overlaps another one's
+        self._draw_cache: dict[tuple[Placement, int, int], _Draw] = {}
         self._drawn_serials: dict[str, int] = {}
         self.redraws = 0
 
@@ -103,6 +132,8 @@ class Compositor:
         self._sources.pop(stream_id, None)
 
     def set_layout(self, layout: Layout) -> None:
+        """Use ``layout`` from the next :meth:`render` on (worker thread; for changes from the
+        event loop, give the compositor an ``ArchiveLayout`` and change that instead)."""
         self.layout = layout
         self._placed = None
 
@@ -135,27 +166,63 @@ class Compositor:
         shown.sort(key=lambda s: (s.joined_at, s.order))
         return [s.stream_id for s in shown]
 
+    def placements(self) -> list[Placement]:
+        """Where the streams on screen go, in painting order (the layout's answer)."""
+        return self.layout.place(self.visible_ids, self.width, self.height)
+
     def rects(self) -> dict[str, Rect]:
-        return self.layout.arrange(self.visible_ids, self.width, self.height)
+        """Each visible stream's box."""
+        return {p.stream_id: p.box for p in self.placements()}
 
     # -- drawing -----------------------------------------------------------------------------
+    def _draws(self) -> list[_Draw]:
+        draws: list[_Draw] = []
+        for p in self.placements():
+            src = self._sources.get(p.stream_id)
+            if src is None or src.current is None:
+                continue
+            key = (p, int(src.current.width), int(src.current.height))
+            d = self._draw_cache.get(key)
+            if d is None:
+                d = self._draw_for(*key)
+                if len(self._draw_cache) > 256:
+                    self._draw_cache.clear()
+                self._draw_cache[key] = d
+            if d is not _HIDDEN:
+                draws.append(d)
+        return draws
+
+    def _draw_for(self, p: Placement, fw: int, fh: int) -> _Draw:
+        if fw <= 0 or fh <= 0:
+            return _HIDDEN
+        picture = fit_inside(fw, fh, p.box) if p.fit == "contain" else cover_rect(fw, fh, p.box)
+        box = p.box.intersect(Rect(0, 0, self.width, self.height))
+        visible = picture.intersect(box) if box is not None else None
+        if box is None or visible is None:
+            return _HIDDEN
+        return _Draw(p.stream_id, box, picture, visible, picture != p.box and p.fit == "contain")
+
     def render(self) -> Any:
         """The current picture, a yuv420p ``av.VideoFrame`` owned by the compositor and redrawn
         in place by the next call: encode it (encoders copy their input) or copy it first."""
-        tiles = self.rects()
-        boxes = {sid: fit_inside(int(self._sources[sid].current.width), int(self._sources[sid].current.height), rect)
-                 for sid, rect in tiles.items()}
-        serials = {sid: self._sources[sid].serial for sid in tiles}
-        if boxes != self._placed:  # a stream came, went or changed shape: draw everything anew
+        draws = self._draws()
+        serials = {d.stream_id: self._sources[d.stream_id].serial for d in draws}
+        if draws != self._placed:  # a stream came, went, moved or changed shape: draw everything anew
             self._fill_background()
-            changed = list(tiles)
-        else:  # the same places: only the streams with a new frame
-            changed = [sid for sid in tiles if serials[sid] != self._drawn_serials.get(sid)]
+            self._overlap = _overlapping(draws)
+            for d in draws:
+                self._draw(self._sources[d.stream_id], d, fill=d.stream_id in self._overlap)
+        else:  # the same places: only the streams with a new frame, and what lies over them
+            changed = {sid for sid, serial in serials.items() if serial != self._drawn_serials.get(sid)}
             if not changed:
                 return self._frame
-        for sid in changed:
-            self._blit(self._sources[sid], boxes[sid])
-        self._placed, self._drawn_serials = boxes, serials
+            dirty: list[Rect] = []
+            for d in draws:  # painting order: what is drawn later covers what is drawn before
+                if d.stream_id in changed or (dirty and any(d.box.intersect(r) is not None for r in dirty)):
+                    self._draw(self._sources[d.stream_id], d, fill=d.stream_id in self._overlap)
+                    if self._overlap:
+                        dirty.append(d.box)
+        self._placed, self._drawn_serials = draws, serials
         self.redraws += 1
         return self._frame
 
@@ -165,24 +232,35 @@ class Compositor:
         self._u[:] = u
         self._v[:] = v
 
-    def _scaled(self, src: _Source, box: Rect) -> tuple[Plane, Plane, Plane]:
-        frame = src.current
-        key = (src.serial, box)
+    def _fill(self, r: Rect) -> None:
+        y, u, v = self.background
+        self._y[r.y : r.y + r.h, r.x : r.x + r.w] = y
+        cy, cx = r.y // 2, r.x // 2
+        self._u[cy : cy + r.h // 2, cx : cx + r.w // 2] = u
+        self._v[cy : cy + r.h // 2, cx : cx + r.w // 2] = v
+
+    def _scaled(self, src: _Source, w: int, h: int) -> tuple[Plane, Plane, Plane]:
+        key = (src.serial, w, h)
         if src.scaled_key != key or src.scaled is None:
             scaled = src.reformatter.reformat(
-                frame, width=box.w, height=box.h, format="yuv420p", interpolation=self.interpolation
+                src.current, width=w, height=h, format="yuv420p", interpolation=self.interpolation
             )
             src.scaled = planes(scaled)  # views: no copy until the blit
             src.scaled_key = key
         return src.scaled
 
-    def _blit(self, src: _Source, box: Rect) -> None:
-        """Draw the stream's current frame, scaled to ``box`` (its letterboxed place)."""
-        py, pu, pv = self._scaled(src, box)
-        self._y[box.y : box.y + box.h, box.x : box.x + box.w] = py
-        cy, cx = box.y // 2, box.x // 2
-        self._u[cy : cy + box.h // 2, cx : cx + box.w // 2] = pu
-        self._v[cy : cy + box.h // 2, cx : cx + box.w // 2] = pv
+    def _draw(self, src: _Source, d: _Draw, fill: bool) -> None:
+        """Draw the stream's current frame scaled to ``d.picture``, clipped to its box and the
+        picture; ``fill`` paints the box's letterbox bars first (the box is opaque)."""
+        if fill and d.bars:
+            self._fill(d.box)
+        py, pu, pv = self._scaled(src, d.picture.w, d.picture.h)
+        v = d.visible
+        sx, sy = v.x - d.picture.x, v.y - d.picture.y  # even: every rectangle is
+        self._y[v.y : v.y + v.h, v.x : v.x + v.w] = py[sy : sy + v.h, sx : sx + v.w]
+        cy, cx, ch, cw = v.y // 2, v.x // 2, v.h // 2, v.w // 2
+        self._u[cy : cy + ch, cx : cx + cw] = pu[sy // 2 : sy // 2 + ch, sx // 2 : sx // 2 + cw]
+        self._v[cy : cy + ch, cx : cx + cw] = pv[sy // 2 : sy // 2 + ch, sx // 2 : sx // 2 + cw]
 
     def stats(self) -> dict[str, int]:
         return {
