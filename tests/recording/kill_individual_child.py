@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from archivist import logs
 from archivist.recording.individual import IndividualRecorder
 from archivist.recording.package import ArchiveInfo
 from tests.recording.encoded import coloured, encode_opus, encode_video
@@ -18,6 +19,7 @@ from tests.recording.media import GREEN, RED
 
 
 async def main(work: Path) -> None:
+    logs.configure("INFO")  # to stderr: stdout carries the "elapsed" lines the test reads
     tone = encode_opus(50)
     vp8 = encode_video("vp8", coloured(320, 240, lambda i: RED, 60), gop=30)
     h264 = encode_video("h264", coloured(320, 240, lambda i: GREEN, 60), gop=30)

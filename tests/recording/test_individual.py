@@ -300,6 +300,34 @@ async def test_audio_reaches_the_disk_while_video_is_muted(tmp_path: Path) -> No
     await rec.stop()
 
 
+async def test_switching_a_streams_video_on_keeps_one_file(tmp_path: Path) -> None:
+    """PATCH .../streams with hasVideo false, then true (manual mode): the same file."""
+    clock = FakeClock()
+    rec = make_recorder(tmp_path, clock, open_wait_s=0.2)
+    await rec.start()
+    assert rec.t0 is not None
+    t0 = rec.t0
+    rec.add_stream("x", True, False, codecs=VP8)  # audio only at first
+    frames = encode_video("vp8", coloured(320, 240, lambda i: GREEN, 60), gop=30)
+    pushes = sorted(audio_track("x", 0.0, 2.0, encode_opus(50)) + video_track("x", 0.0, frames), key=lambda p: p.t)
+    for phase in ([p for p in pushes if p.t < 1.0], [p for p in pushes if p.t >= 1.0]):
+        for p in phase:  # the video of the first second is not recorded: hasVideo is false
+            rec.push_packet(p.stream, p.kind, p.media.packet(), t0 + p.t)
+        clock.t = t0 + phase[-1].t
+        await asyncio.sleep(0.05)
+        rec.add_stream("x", True, True, codecs=VP8)  # its video switched on at 1 s
+    clock.t = t0 + 2.0
+    res = await rec.stop()
+    manifest = unzip(res.zip_path, tmp_path / "out")
+    assert [f["filename"] for f in manifest["files"]] == ["x.webm"]
+    path = tmp_path / "out" / "x.webm"
+    assert codecs_of(path) == ["opus", "vp8"]
+    video = decode_video(str(path))
+    assert video and video[0][0] == pytest.approx(1.0, abs=0.02)  # the keyframe at 1 s (frame 30)
+    samples, rate = decode_audio(str(path))
+    assert abs(len(samples) / rate - 2.0) <= 0.0025
+
+
 def test_both_recorders_take_a_feed(tmp_path: Path) -> None:
     composed: PacketRecorder = ComposedRecorder(tmp_path / "c.mp4")
     individual: PacketRecorder = IndividualRecorder(tmp_path / "i", ArchiveInfo("i", "s", "1"))

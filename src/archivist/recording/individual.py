@@ -107,11 +107,13 @@ class _Inbox:
 @dataclass
 class _Stream:
     stream_id: str
-    audio: bool
-    video: str | None  # "vp8" / "h264"
+    audio: bool  # the file has an audio track
+    video: str | None  # the file's video codec: "vp8" / "h264"
     codecs: dict[str, str]
     connection_data: str = ""
     video_type: str = "camera"
+    want_audio: bool = True  # what is recorded now (hasAudio / hasVideo of the stream)
+    want_video: bool = True
     files: list[StreamFile] = field(default_factory=list)
     closed: list[tuple[StreamFile, ManifestFile]] = field(default_factory=list)
     present: bool = True
@@ -343,35 +345,14 @@ class IndividualRecorder:
     def _apply(self, kind: _Kind, sid: str, payload: Any, t: float) -> None:
         stream = self._streams.get(sid)
         if kind == "packet":
-            if stream is None or not stream.present:
-                return
             media, packet, keyframe = payload
+            if stream is None or not stream.present or not (stream.want_audio if media == "audio"
+                                                                else stream.want_video):
+                return
             heapq.heappush(stream.heap, (t, next(self._seq), media, packet, keyframe))
         elif kind == "add":
             has_audio, has_video, codecs = payload
-            audio = bool(has_audio and self.options.has_audio and codecs.get("audio", "").lower() in AUDIO_CODECS)
-            video_mime = codecs.get("video", "").lower() if has_video and self.options.has_video else ""
-            video = VIDEO_CODECS.get(video_mime)
-            if not audio and video is None:
-                log.info("stream has nothing to record", stream=sid, codecs=codecs)
-                return
-            if stream is None:
-                cd, vt = self._info.get(sid, ("", "camera"))
-                stream = _Stream(sid, audio, video, dict(codecs), cd, vt)
-                self._streams[sid] = stream
-                self._new_file(stream)
-            elif not stream.present:
-                if (audio, video) != (stream.audio, stream.video):  # another codec: another file
-                    self._write_until(stream, stream.removed_at or t)
-                    f = stream.current
-                    if f is not None:
-                        self._close_file(stream, f, stream.removed_at or t)
-                    stream.audio, stream.video, stream.codecs = audio, video, dict(codecs)
-                    self._new_file(stream)
-                elif stream.current is not None:
-                    stream.current.resume()
-                stream.present, stream.removed_at = True, None
-            log.info("stream recorded", stream=sid, audio=audio, video=video)
+            self._add(stream, sid, has_audio, has_video, codecs, t)
         elif kind == "remove":
             if stream is not None and stream.present:
                 stream.present, stream.removed_at = False, t
@@ -388,6 +369,44 @@ class IndividualRecorder:
                                         videoType=stream.video_type)
         elif kind == "lost" and stream is not None and stream.current is not None:
             stream.current.resume()
+
+    def _add(self, stream: _Stream | None, sid: str, has_audio: bool, has_video: bool, codecs: dict[str, str],
+             t: float) -> None:
+        """A stream joins, comes back, or has its audio/video switched (``PATCH …/streams``)."""
+        audio_ok = codecs.get("audio", "").lower() in AUDIO_CODECS
+        video_codec = VIDEO_CODECS.get(codecs.get("video", "").lower())
+        want_audio = bool(has_audio and self.options.has_audio and audio_ok)
+        want_video = bool(has_video and self.options.has_video and video_codec is not None)
+        if stream is None:
+            if not (want_audio or want_video):
+                log.info("stream has nothing to record", stream=sid, codecs=codecs)
+                return
+            # the file has a track for what the stream has and the archive records, so that a
+            # stream whose video is switched on later continues the same file
+            cd, vt = self._info.get(sid, ("", "camera"))
+            stream = _Stream(sid, self.options.has_audio and audio_ok,
+                             video_codec if self.options.has_video else None, dict(codecs), cd, vt)
+            self._streams[sid] = stream
+            self._new_file(stream)
+        else:
+            current = stream.current
+            fits = ((not want_audio or stream.audio)
+                    and (not want_video or (stream.video == video_codec
+                                            and (current is None or current.takes_video))))
+            if not fits:  # a track the file lacks, or another codec: another file
+                end = t if stream.present else (stream.removed_at or t)
+                self._write_until(stream, end)
+                if current is not None:
+                    self._close_file(stream, current, end)
+                stream.audio = self.options.has_audio and audio_ok
+                stream.video = video_codec if self.options.has_video else None
+                stream.codecs = dict(codecs)
+                self._new_file(stream)
+            elif current is not None and (not stream.present or (want_video and not stream.want_video)):
+                current.resume()  # its video starts again at a keyframe
+        stream.want_audio, stream.want_video = want_audio, want_video
+        stream.present, stream.removed_at = True, None
+        log.info("stream recorded", stream=sid, audio=want_audio, video=video_codec if want_video else None)
 
     def _drain(self) -> None:
         for kind, sid, payload, t in self._inbox.take():

@@ -129,6 +129,11 @@ class StreamFile:
             return
         self._write(kind, data, t, keyframe)
 
+    @property
+    def takes_video(self) -> bool:
+        """Video can still be written (an H.264 file that started without its track cannot)."""
+        return self.video is not None and not self._no_video and not self.closed
+
     def resume(self) -> None:
         """The stream came back (a reconnect): its video restarts at the next keyframe."""
         if self.video is not None:
