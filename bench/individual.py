@@ -50,7 +50,7 @@ class Nothing:
                    codecs: dict[str, str] | None = None) -> None:
         return None
 
-    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, resync: bool = False) -> bool:
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, media: int | None = None) -> bool:
         return True
 
     async def start(self) -> None:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -195,6 +196,41 @@ async def test_files_manifest_and_zip(tmp_path: Path) -> None:
         c.seek(2_500_000)
         frame = next(c.decode(video=0))
         assert 1.9 <= float(frame.time) <= 2.6
+
+
+async def test_real_time_recording_matches_the_wall_clock(tmp_path: Path) -> None:
+    """Packets pushed as they are captured, on the real clock: the files and the manifest agree
+    with the wall clock within a frame."""
+    archive = ArchiveInfo("rt", "session", "123456")
+    rec = IndividualRecorder(tmp_path / "rt", archive, zip_path=tmp_path / "rt.zip")
+    await rec.start()
+    assert rec.t0 is not None and rec.created_at_ms is not None
+    tone = encode_opus(50)
+    frames = encode_video("vp8", coloured(320, 240, lambda i: BLUE, 30))
+    rec.add_stream("live", codecs=VP8)
+    first = time.monotonic()
+    a = v = 0
+    while (now := time.monotonic() - first) < 1.5:
+        while a * 0.02 <= now:
+            rec.push_packet("live", "audio", tone[a % len(tone)].packet(), first + a * 0.02)
+            a += 1
+        while v / 30 <= now:
+            rec.push_packet("live", "video", frames[v % len(frames)].packet(), first + v / 30)
+            v += 1
+        await asyncio.sleep(0.005)
+    stopped = time.monotonic()
+    res = await rec.stop()
+    manifest = unzip(res.zip_path, tmp_path / "out")
+    f = manifest["files"][0]
+    assert abs(f["startTimeOffset"] - (first - rec.t0) * 1000) <= 1
+    assert abs(f["stopTimeOffset"] - (stopped - rec.t0) * 1000) <= 1000 / 30
+    assert abs(manifest["createdAt"] + f["startTimeOffset"] - (time.time() - (time.monotonic() - first)) * 1000) < 100
+    path = tmp_path / "out" / "live.webm"
+    length = (f["stopTimeOffset"] - f["startTimeOffset"]) / 1000
+    assert abs(container_duration(path) - length) <= 1 / 30
+    samples, rate = decode_audio(str(path))
+    assert abs(len(samples) / rate - length) <= 0.0025
+    assert abs(len(decode_video(str(path))) - 30 * length) <= 2
 
 
 async def test_gaps_filled_reconnect_continues_and_video_starts_at_keyframe(tmp_path: Path) -> None:

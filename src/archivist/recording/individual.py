@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from archivist import logs
 from archivist.recording.package import (
@@ -42,7 +42,7 @@ from archivist.recording.package import (
     manifest_json,
     write_package,
 )
-from archivist.recording.recorder import RecordingError, lower_thread_priority
+from archivist.recording.recorder import ComposedRecorder, RecordingError, lower_thread_priority
 from archivist.recording.streamfile import AUDIO_CODECS, VIDEO_CODECS, StreamFile, file_extension
 
 log = logs.get(__name__)
@@ -57,7 +57,7 @@ class PacketRecorder(Protocol):
 
     def remove_stream(self, stream_id: str) -> None: ...
 
-    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, resync: bool = False) -> bool: ...
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, media: int | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,11 @@ class IndividualRecorder:
     def remove_stream(self, stream_id: str) -> None:
         self._put("remove", stream_id, None, self._now())
 
-    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, resync: bool = False) -> bool:
+    def push_packet(self, stream_id: str, kind: str, packet: Any, t: float, media: int | None = None) -> bool:
         """Queue an encoded packet of ``kind`` ("audio"/"video") captured at ``t`` (the archive's
-        clock). False when it was dropped (inbox full or not recording)."""
+        clock). False when it was dropped (inbox full or not recording). ``media`` (the packet's
+        place on its track's own timeline) is accepted as the composed recorder takes it; a file
+        places every packet by ``t``, which the feed derives from that timeline already."""
         if kind not in ("audio", "video"):
             raise ValueError(f"unknown kind {kind!r}")
         ok = self._put("packet", stream_id, (kind, packet, bool(packet.is_keyframe)), t)
@@ -475,3 +477,9 @@ class IndividualRecorder:
             if self._journal is not None:
                 self._journal.close()
             self._signal(self._done)
+
+
+if TYPE_CHECKING:  # a stream feed drives either recorder: mypy checks that both are PacketRecorders
+
+    def _both_are_packet_recorders(c: ComposedRecorder, i: IndividualRecorder) -> tuple[PacketRecorder, ...]:
+        return (c, i)
