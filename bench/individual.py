@@ -99,6 +99,7 @@ async def measure(make: Any, streams: int, window: float, video: list[bytes], au
 async def run(streams: int, window: float) -> None:
     video = encode_vp8_loop(640, 480, FPS, seconds=4.0)
     audio = encode_opus_loop(4.0)
+    kbits = sum(len(v) for v in video) * 8 / 4.0 / 1000
     work = Path(tempfile.mkdtemp(prefix="bench-individual-"))
     rows: list[list[Any]] = []
     notes: list[str] = [""]
@@ -127,7 +128,7 @@ async def run(streams: int, window: float) -> None:
         notes.append(f"Individual output costs {share:.1f}% of a composed 640x480 archive of the same streams.")
         notes.append("A recorder that dropped packets fell behind (a starved machine): its figure is too low.")
         notes.append(f"Feeding loop alone: {base:.3f} CPU-s/s (subtracted). {window:.0f} s windows after a 2 s "
-                     f"warm-up; streams: pre-encoded VP8 640x480@{FPS} (~600 kbit/s) + Opus 20 ms, each pushed "
+                     f"warm-up; streams: pre-encoded VP8 640x480@{FPS} ({kbits:.0f} kbit/s) + Opus 20 ms, each pushed "
                      "in real time with its capture instant, as a stream feed does.")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -258,8 +258,9 @@ class IndividualRecorder:
         return self._result
 
     async def close(self) -> None:
-        """Idempotent. A running recorder stops, its files are closed (complete and playable)
-        but no ZIP is made: recovery (or a later ``stop``-less shutdown path) packages them."""
+        """Idempotent (shutdown). A running recorder stops and its files are closed, complete
+        and playable, with the journal; no ZIP is made: ``recover_individual`` makes it (at the
+        next start, as for an archive a killed process left)."""
         if self._state in ("closed", "new"):
             self._state = "closed"
             return
