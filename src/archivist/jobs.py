@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Generic, TypeVar
 
 from archivist import logs
+from archivist.clock import now_ms
 
 log = logs.get(__name__)
 
@@ -26,11 +26,14 @@ J = TypeVar("J")
 class LeasedJobRunner(Generic[J]):
     name = "jobs"
 
-    def __init__(self, concurrency: int, poll_interval: float, grace: float = 0.0) -> None:
+    def __init__(
+        self, concurrency: int, poll_interval: float, grace: float = 0.0, *, wake: asyncio.Event | None = None
+    ) -> None:
         self._concurrency = concurrency
         self._poll = poll_interval
         self._grace = grace
-        self._wake = asyncio.Event()
+        self._wake = wake if wake is not None else asyncio.Event()
+        """Set when new work is queued (shared with whoever queues it); the loop polls at once."""
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._closing = False
@@ -78,17 +81,17 @@ class LeasedJobRunner(Generic[J]):
             try:
                 await self._dispatch()
                 await self.housekeeping()
-            except Exception as exc:  # e.g. the database briefly unavailable: log, retry next poll
-                log.error("job scheduling failed", runner=self.name, error=repr(exc))
+            except Exception:  # e.g. the database briefly unavailable: log, retry next poll
+                log.exception("job scheduling failed", runner=self.name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 
     async def _dispatch(self) -> None:
-        room = self._concurrency - len(self._inflight)
-        if room <= 0:
+        free_slots = self._concurrency - len(self._inflight)
+        if free_slots <= 0:
             return
-        now = self.now()
-        for job in await self.due(now, limit=room + len(self._inflight)):
+        now = now_ms()
+        for job in await self.due(now, limit=free_slots + len(self._inflight)):
             if len(self._inflight) >= self._concurrency:
                 break
             key = self.key(job)
@@ -99,17 +102,12 @@ class LeasedJobRunner(Generic[J]):
     async def _one(self, job: J) -> None:
         try:
             await self.process(job)
-        except Exception as exc:
-            log.error("job failed", runner=self.name, job=self.key(job), error=repr(exc))
+        except Exception:
+            log.exception("job failed", runner=self.name, job=self.key(job))
         finally:
             self._inflight.pop(self.key(job), None)
             self.finished(job)
             self._wake.set()
-
-    @staticmethod
-    def now() -> int:
-        """Milliseconds since the epoch (what the job rows store)."""
-        return int(time.time() * 1000)
 
     async def close(self) -> None:
         """Stop polling, end running jobs (after ``grace``), release their leases. Idempotent."""
@@ -128,9 +126,9 @@ class LeasedJobRunner(Generic[J]):
             task.cancel()  # stuck on a slow network call: abandon it, the lease release resumes it
         for result in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(result, Exception):
-                log.error("job ended with an error", runner=self.name, error=repr(result))
+                log.error("job ended with an error", runner=self.name, exc_info=result)
         if held:
             try:
                 await self.release(held)
-            except Exception as exc:
-                log.error("could not release job leases", runner=self.name, error=repr(exc))
+            except Exception:
+                log.exception("could not release job leases", runner=self.name)

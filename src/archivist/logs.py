@@ -34,6 +34,8 @@ def configure(level: str = "INFO", json_logs: bool = False) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact,
+            # JSON lines carry the traceback as text; the console renderer formats it itself
+            *([structlog.processors.format_exc_info] if json_logs else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -24,6 +24,7 @@ from archivist.archives.status import (
     can_transition,
     check_transition,
 )
+from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.errors import BadRequest, Conflict, NotFound
 from archivist.rooms.registry import Rooms
@@ -182,10 +183,6 @@ def parse_start(body: dict[str, Any]) -> StartOptions:
     )
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class ArchiveService:
     files: ArchiveFileStore | None = None
     """The storage of finished files (wired in ``app.py``); None: files stay where they were written."""
@@ -236,7 +233,7 @@ class ArchiveService:
             raise BadRequest("no clients are actively connected to the session")
         if self.launcher is None:
             raise Conflict("recording is not available on this server")
-        now = _now_ms()
+        now = now_ms()
         archive = Archive(
             id=str(uuid.uuid4()),
             project_key=project_key,
@@ -283,7 +280,7 @@ class ArchiveService:
     async def finish(self, archive: Archive, reason: Reason) -> Archive:
         """Stop a recording archive: stopped now, available once its file is finalized (or
         failed). Returns the archive as it stopped, which is what a stop request answers."""
-        duration = max(0, round((_now_ms() - archive.created_at) / 1000))
+        duration = max(0, round((now_ms() - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
         if self.launcher is None:
             return stopped
@@ -394,7 +391,7 @@ class ArchiveService:
         check_transition(archive.status, status)
         if url_gone:
             changes["storage_key"] = None
-        updated = archive.evolve(status=status, reason=reason, updated_at=_now_ms(), **changes)
+        updated = archive.evolve(status=status, reason=reason, updated_at=now_ms(), **changes)
         if not await self._repo.save_if_status(updated, archive.status):
             current = await self._repo.get(archive.id)
             raise Conflict(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivist.auth.tokens import ClientToken, Role
+from archivist.clock import now_ms
 from archivist.errors import AuthFailed, NotFound
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.stream import Stream, Subscription, new_id
@@ -23,7 +23,7 @@ class Connection:
     token: ClientToken
     sink: ClientSink
     id: str = field(default_factory=new_id)
-    creation_time: int = field(default_factory=lambda: int(time.time() * 1000))
+    creation_time: int = field(default_factory=now_ms)
     streams: dict[str, Stream] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     closed: bool = False

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from archivist.clock import now_ms
 from archivist.rooms.reasons import CloseReason
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class Stream:
     height: int | None = None
     frame_rate: int | None = None
     id: str = field(default_factory=new_id)
-    creation_time: int = field(default_factory=lambda: int(time.time() * 1000))
+    creation_time: int = field(default_factory=now_ms)
     layout_classes: list[str] = field(default_factory=list)
     media: MediaHandle | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)

@@ -10,7 +10,8 @@ import base64
 import binascii
 import re
 import secrets
-import time
+
+from archivist import clock
 
 _RANDOM_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 MAX_LEN = 255
@@ -18,7 +19,7 @@ _ID_RE = re.compile(r"^[12]_[A-Za-z0-9_\-]+={0,2}$")
 
 
 def mint(api_key: str, location: str | None = None, now_ms: int | None = None) -> str:
-    created = int(time.time() * 1000) if now_ms is None else now_ms
+    created = clock.now_ms() if now_ms is None else now_ms
     rand = "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(24))
     raw = f"1~{api_key}~{location or ''}~{created}~{rand}~~"
     return "1_" + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 
+from archivist.clock import now_ms
 from archivist.errors import BadRequest, NotFound
 from archivist.sessions import ids
 from archivist.sessions.model import RESOLUTIONS, ArchiveMode, MediaMode, Session
@@ -52,7 +52,7 @@ class SessionService:
         res = archive_resolution or None
         if res is not None and res not in RESOLUTIONS:
             raise BadRequest(f"archiveResolution must be one of {', '.join(RESOLUTIONS)}")
-        now = int(time.time() * 1000)
+        now = now_ms()
         session = Session(
             id=ids.mint(project_key, loc, now),
             project_key=project_key,

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 from archivist import logs
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
+from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.storage.base import Location, Storage, StorageError, download_name
 from archivist.storage.local import LocalStorage
 from archivist.storage.s3 import S3Settings, S3Storage
-from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState, now_ms
+from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState
 from archivist.store.storage_targets import LOCAL, S3, StorageTarget, StorageTargetRepository
 
 if TYPE_CHECKING:

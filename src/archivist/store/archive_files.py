@@ -8,7 +8,6 @@ before it, so two workers (or a worker and a REST delete) never overwrite each o
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from archivist.archives.status import ArchiveStatus
+from archivist.clock import now_ms
 from archivist.store.schema import archive_files, archives
 
 
@@ -61,10 +61,6 @@ class ArchiveFile:
     lease_until: int | None
     created_at: int
     updated_at: int
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _from_row(row: Any) -> ArchiveFile:

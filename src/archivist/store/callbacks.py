@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from archivist.clock import now_ms
 from archivist.store.schema import callbacks
 
 
@@ -28,7 +28,7 @@ class CallbackRepository:
         self._engine = engine
 
     async def add(self, project_key: str, group: str, event: str, url: str) -> Callback:
-        now = int(time.time() * 1000)
+        now = now_ms()
         cb = Callback(
             id=str(secrets.randbelow(9_000_000_000) + 1_000_000_000),
             project_key=project_key,

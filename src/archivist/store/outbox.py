@@ -12,13 +12,13 @@ events in order even across retries; a row given up (``failed``) lets the next o
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from archivist.clock import now_ms
 from archivist.store.schema import callbacks, projects, webhook_attempts, webhook_outbox
 
 PENDING = "pending"
@@ -83,10 +83,6 @@ class Delivery:
             "deliveredAt": self.delivered_at,
             "log": [a.to_json() for a in self.log],
         }
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---- inside the status change's transaction ------------------------------------------------

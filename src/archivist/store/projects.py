@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from archivist.clock import now_ms
 from archivist.store.schema import projects
 
 _SDK_KEYFILE_SUFFIX = re.compile(r"[.][A-Za-z0-9_]+$")
@@ -51,7 +51,7 @@ class ProjectRepository:
             )
         if len(secret) < 8:
             raise ValueError("a secret must be at least 8 characters")
-        project = Project(api_key=key, api_secret=secret, name=name, created_at=int(time.time() * 1000))
+        project = Project(api_key=key, api_secret=secret, name=name, created_at=now_ms())
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(projects).values(

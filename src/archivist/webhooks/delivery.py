@@ -21,9 +21,10 @@ import httpx
 
 from archivist import __version__, logs
 from archivist.archives.model import Archive
+from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.jobs import LeasedJobRunner
-from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository, now_ms
+from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository
 from archivist.webhooks import targets
 from archivist.webhooks.payloads import for_delivery
 from archivist.webhooks.signatures import (

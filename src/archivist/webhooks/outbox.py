@@ -15,6 +15,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from archivist.archives.model import Archive
+from archivist.clock import now_ms
 from archivist.store import outbox as rows
 from archivist.webhooks.payloads import archive_event
 
@@ -43,7 +44,7 @@ class Outbox:
         seq = await rows.next_seq(conn, archive.id)
         event_id = str(uuid.uuid4())
         payload = json.dumps(archive_event(archive), separators=(",", ":"), ensure_ascii=False)
-        now = rows.now_ms()
+        now = now_ms()
         await rows.insert_events(
             conn,
             [
