@@ -19,8 +19,10 @@ from archivist.archives.service import ArchiveService
 from archivist.archives.supervisor import ArchiveSupervisor
 from archivist.auth.tokens import TokenVerifier
 from archivist.config import Settings
+from archivist.media.factory import PeerFactory
 from archivist.monitor import LoopMonitor
 from archivist.recording.launcher import InServerLauncher
+from archivist.rooms.host import RoomHost
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.registry import Rooms
 from archivist.sessions.service import SessionService
@@ -51,6 +53,7 @@ class Services:
     sessions: SessionService
     verifier: TokenVerifier
     rooms: Rooms
+    host: RoomHost
     archives: ArchiveService
     callbacks: CallbackRepository
     launcher: InServerLauncher
@@ -72,9 +75,9 @@ class Services:
     async def close(self) -> None:
         # Clients leave first (their recordings stop and complete as the rooms empty), then
         # whatever still records is stopped, then the background work ends.
-        await self.rooms.close(CloseReason.SERVER_SHUTDOWN)
-        await self.archives.close()
+        await self.host.close(CloseReason.SERVER_SHUTDOWN)
         await self.supervisor.close()
+        await self.archives.close()
         await self.launcher.close()
         await self.monitor.close()
         for name, closing in (("retention", self.retention.close), ("transfers", self.transfers.close),
@@ -101,7 +104,8 @@ async def build_services(settings: Settings) -> Services:
     archives = ArchiveService(archive_rows, sessions, rooms, settings, launcher)
     supervisor = ArchiveSupervisor(archives, sessions, rooms, settings.max_archive_duration)
     launcher.on_failure = supervisor.recording_failed
-    rooms.observers += [launcher, supervisor]  # the launcher first: a new stream is fed before auto-start
+    # the launcher first: a new stream is fed before auto-start
+    host = RoomHost(rooms, PeerFactory(settings.ice_hosts), observers=(launcher, supervisor))
     verifier = TokenVerifier(projects.get, sessions.find)
     monitor = LoopMonitor()
     monitor.start()
@@ -127,6 +131,7 @@ async def build_services(settings: Settings) -> Services:
         sessions=sessions,
         verifier=verifier,
         rooms=rooms,
+        host=host,
         archives=archives,
         callbacks=CallbackRepository(engine),
         launcher=launcher,

@@ -13,14 +13,15 @@ statuses (an ``ArchiveService`` listener) and applies the spec's rules:
 * auto-archived sessions (``archiveMode=always``) start recording when a stream is published,
   stop when the last client leaves, and roll over to a new archive at the maximum duration.
 
-Every task it starts is tracked, and cancelled and awaited by :meth:`close`.
+Rooms tell it, they do not wait for it: its room work runs on its own tasks, in order per
+session, and :meth:`close` waits for that work (timers are cancelled).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from archivist import logs
@@ -28,6 +29,7 @@ from archivist.archives.model import Archive
 from archivist.archives.service import ArchiveService, StartOptions
 from archivist.archives.status import RECORDING, ArchiveStatus, Reason
 from archivist.errors import ArchivistError
+from archivist.lifecycle import Tasks
 from archivist.rooms.connection import Connection
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.registry import Rooms
@@ -53,6 +55,8 @@ class ArchiveSupervisor:
         self.max_duration_s = max_duration_s
         self._timers: dict[str, asyncio.Task[None]] = {}  # archive id -> max-duration timer
         self._tasks: set[asyncio.Task[None]] = set()
+        self._work = Tasks("archive supervisor")
+        self._last_work: dict[str, asyncio.Task[None]] = {}  # session id -> its latest room work
         self._closed = False
         archives.listeners.append(self.status_changed)
 
@@ -93,23 +97,49 @@ class ArchiveSupervisor:
         except ArchivistError as exc:  # stopped concurrently (REST stop, session end): fine
             log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
 
-    # ---- rooms ---------------------------------------------------------------------------------
-    async def stream_created(self, room: Room, stream: Stream) -> None:
+    # ---- rooms (told, never awaited: the work runs on our tasks, in order per session) ----------
+    def stream_created(self, room: Room, stream: Stream) -> None:
+        self._room_work(room.session_id, lambda: self._stream_published(room), f"stream published {stream.id}")
+
+    def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
+        return None
+
+    def connection_created(self, room: Room, connection: Connection) -> None:
+        return None
+
+    def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
+        if any(not c.closed for c in room.connections.values()):
+            return
+        self._room_work(room.session_id, lambda: self._session_emptied(room.session_id), f"emptied {room.session_id}")
+
+    async def _stream_published(self, room: Room) -> None:
         if await self._auto_archived(room.session_id):
             await self._auto_start(room)
 
-    async def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
-        return None
-
-    async def connection_created(self, room: Room, connection: Connection) -> None:
-        return None
-
-    async def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
-        if any(not c.closed for c in room.connections.values()):
-            return
-        for archive in await self._archives.recording(room.session_id):
+    async def _session_emptied(self, session_id: str) -> None:
+        for archive in await self._archives.recording(session_id):
             log.info("every client left; stopping the archive", archive=archive.id)
             await self._finish(archive.id, Reason.SESSION_ENDED)
+
+    def _room_work(self, session_id: str, work: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run ``work`` after the session's earlier room work, whatever became of it."""
+        if self._work.closed:
+            return
+        previous = self._last_work.get(session_id)
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await work()
+
+        task = self._work.spawn(run(), name)
+        self._last_work[session_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._last_work.get(session_id) is done:
+                del self._last_work[session_id]
+
+        task.add_done_callback(forget)
 
     # ---- auto-archive --------------------------------------------------------------------------
     async def _auto_archived(self, session_id: str) -> bool:
@@ -151,12 +181,14 @@ class ArchiveSupervisor:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("archive supervisor task failed", task=task.get_name(), error=repr(task.exception()))
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("archive supervisor task failed", task=task.get_name(), exc_info=exc)
 
     async def close(self) -> None:
-        """Cancel timers and wait for every task (idempotent)."""
+        """Wait for the room work (archives stopping as sessions emptied), then cancel the timers
+        and wait for them (idempotent)."""
         self._closed = True
+        await self._work.close(cancel=False)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -15,9 +15,9 @@ import contextlib
 import functools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc import (
@@ -33,6 +33,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
 
 from archivist import logs
+from archivist.lifecycle import CloseOnce, Failures
 from archivist.media import seams
 from archivist.media.seams import EncodedPacket
 from archivist.media.timing import TrackTiming
@@ -140,8 +141,8 @@ class KeyframeRequester:
                 self.sent += 1
         except (ConnectionError, asyncio.CancelledError):
             pass
-        except Exception as exc:
-            log.warning("keyframe request failed", error=repr(exc))
+        except Exception:
+            log.warning("keyframe request failed", exc_info=True)
         finally:
             self._pending = None
 
@@ -219,19 +220,30 @@ class PacketTrack(MediaStreamTrack):  # type: ignore[misc]
 
 
 class _Peer:
-    """What publisher and subscriber share: the peer connection, its state, idempotent close."""
+    """What publisher and subscriber share: the peer connection, its state, the close idiom
+    (idempotent; a second caller waits for the first; every step runs, failures raised together)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, configuration: RTCConfiguration | None = None) -> None:
         self.label = label
-        self.pc = RTCPeerConnection(_configuration())
-        self.closed = False
+        self.pc = RTCPeerConnection(configuration or _configuration())
         self._state_callbacks: list[StateCallback] = []
-        self._close_lock = asyncio.Lock()
+        self._closing = CloseOnce()
         self.pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def closed(self) -> bool:
+        """True from the moment ``close()`` is called."""
+        return self._closing.started
 
     @property
     def state(self) -> str:
         return str(self.pc.connectionState)
+
+    async def close(self) -> None:
+        await self._closing.run(self._close)
+
+    async def _close(self) -> None:
+        raise NotImplementedError
 
     def on_state(self, callback: StateCallback) -> None:
         """``callback("connected" | "failed" | "closed")``; failed/closed only when not closed by us."""
@@ -246,8 +258,8 @@ class _Peer:
             for cb in list(self._state_callbacks):
                 try:
                     cb(state)
-                except Exception as exc:
-                    log.error("peer state listener failed", peer=self.label, error=repr(exc))
+                except Exception:
+                    log.exception("peer state listener failed", peer=self.label)
 
     async def _answer(self, offer_sdp: str) -> None:
         try:
@@ -263,15 +275,12 @@ class _Peer:
             raise MediaError(f"could not answer: {exc}") from exc
         return str(self.pc.localDescription.sdp)
 
-    async def _close_pc(self) -> None:
-        await self.pc.close()
-
 
 class PublisherPeer(_Peer):
     """The server's end of a published stream: receives encoded packets and fans them out."""
 
-    def __init__(self, label: str = "publisher") -> None:
-        super().__init__(label)
+    def __init__(self, label: str = "publisher", configuration: RTCConfiguration | None = None) -> None:
+        super().__init__(label, configuration)
         seams.install()
         self.codecs: dict[str, CodecInfo] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}
@@ -348,8 +357,8 @@ class PublisherPeer(_Peer):
                 for sink in list(self._sinks[kind]):
                     try:
                         sink(packet)
-                    except Exception as exc:
-                        log.error("packet sink failed; removed", kind=kind, error=repr(exc))
+                    except Exception:
+                        log.exception("packet sink failed; removed", peer=self.label, kind=kind)
                         self.remove_packet_sink(kind, sink)
         except MediaStreamError:
             return
@@ -400,29 +409,46 @@ class PublisherPeer(_Peer):
             return False
         return True
 
-    async def close(self) -> None:
-        async with self._close_lock:
-            if self.closed:
-                return
-            self.closed = True
+    def stats(self) -> dict[str, Any]:
+        return {"packets": dict(self.packets), "keyframes": dict(self.keyframes), "pli_sent": self.pli_sent}
+
+    async def _close(self) -> None:
+        failures = Failures(f"closing {self.label}")
         for sinks in self._sinks.values():
             sinks.clear()
         if self._keyframes is not None:
-            await self._keyframes.close()
-        await self._close_pc()
+            with failures.catch():
+                await self._keyframes.close()
+        with failures.catch():
+            await self.pc.close()
         for task in self._readers:
             task.cancel()
         results = await asyncio.gather(*self._readers, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                log.error("packet reader failed", peer=self.label, error=repr(result))
+        failures.errors += [r for r in results if isinstance(r, Exception)]
+        failures.raise_any()
+
+
+class PacketSource(Protocol):
+    """What a subscriber needs of the publisher it forwards (a :class:`PublisherPeer`)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def codecs(self) -> Mapping[str, CodecInfo]: ...
+
+    def request_keyframe(self) -> None: ...
+
+    def add_packet_sink(self, kind: str, sink: PacketSink) -> Callable[[], None]: ...
 
 
 class SubscriberPeer(_Peer):
     """The server's end of a subscription: sends the publisher's packets, codec pinned."""
 
-    def __init__(self, publisher: PublisherPeer, label: str = "subscriber") -> None:
-        super().__init__(label)
+    def __init__(
+        self, publisher: PacketSource, label: str = "subscriber", configuration: RTCConfiguration | None = None
+    ) -> None:
+        super().__init__(label, configuration)
         self.publisher = publisher
         self.tracks: dict[str, PacketTrack] = {}
         self._removers: list[Callable[[], None]] = []
@@ -456,13 +482,15 @@ class SubscriberPeer(_Peer):
         track = self.tracks.get(kind)
         return track.forwarded if track is not None else 0
 
-    async def close(self) -> None:
-        async with self._close_lock:
-            if self.closed:
-                return
-            self.closed = True
+    def stats(self) -> dict[str, Any]:
+        return {
+            "forwarded": {kind: t.forwarded for kind, t in self.tracks.items()},
+            "dropped": {kind: t.dropped for kind, t in self.tracks.items()},
+        }
+
+    async def _close(self) -> None:
         for remove in self._removers:
             remove()
         for track in self.tracks.values():
             track.stop()
-        await self._close_pc()
+        await self.pc.close()

@@ -1,10 +1,10 @@
 """Feeding one published stream into a recorder: the recorder as a subscriber of its packets.
 
 A :class:`StreamFeed` takes the encoded packets of a publisher's tracks (a packet sink on the
-:class:`~archivist.media.peers.PublisherPeer`, no extra peer connection and no decode on the
-event loop), places each on our clock (:class:`~archivist.recording.sync.StreamSync`, from what
-the publisher's packets and sender reports said of its clocks since it started publishing) and
-queues it for the recorder's worker, which decodes it. It asks the publisher for a keyframe
+stream's :class:`~archivist.rooms.media.PublisherMedia`, no extra peer connection and no decode
+on the event loop), places each on our clock (:class:`~archivist.recording.sync.StreamSync`, from
+what the publisher's packets and sender reports said of its clocks since it started publishing)
+and queues it for the recorder's worker, which decodes it. It asks the publisher for a keyframe
 when it starts and whenever the worker's decoder needs one. ``close()`` detaches it (idempotent).
 """
 
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from archivist import logs
-from archivist.media.peers import PublisherPeer
 from archivist.media.seams import EncodedPacket
 from archivist.recording.decoder import CODECS
 from archivist.recording.recorder import ComposedRecorder
 from archivist.recording.sync import StreamSync
+from archivist.rooms.media import PublisherMedia
 
 log = logs.get(__name__)
 
@@ -28,7 +28,7 @@ class StreamFeed:
     def __init__(
         self,
         stream_id: str,
-        publisher: PublisherPeer,
+        publisher: PublisherMedia,
         recorder: ComposedRecorder,
         *,
         audio: bool,

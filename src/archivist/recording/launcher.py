@@ -21,7 +21,6 @@ from pathlib import Path
 from archivist import logs
 from archivist.archives.model import Archive
 from archivist.archives.service import RecordingOutcome
-from archivist.media.peers import PublisherPeer
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
 from archivist.recording.finalize import sha256_file
@@ -174,7 +173,7 @@ class InServerLauncher:
 
     # ---- feeding -----------------------------------------------------------------------------
     def _attach(self, rec: _Recording, stream: Stream) -> None:
-        if stream.id in rec.feeds or stream.closed or not isinstance(stream.media, PublisherPeer):
+        if stream.id in rec.feeds or stream.closed:
             return
         feed = StreamFeed(
             stream.id,
@@ -205,17 +204,17 @@ class InServerLauncher:
         if self.on_failure is not None:
             self.on_failure(archive_id, exc)
 
-    # ---- RoomObserver ------------------------------------------------------------------------
-    async def stream_created(self, room: Room, stream: Stream) -> None:
+    # ---- RoomObserver (told, never awaited: attaching and detaching feeds is immediate) ------
+    def stream_created(self, room: Room, stream: Stream) -> None:
         for rec in self.recordings(room.session_id):
             self._attach(rec, stream)
 
-    async def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
+    def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
         for rec in self.recordings(room.session_id):
             self._detach(rec, stream.id)
 
-    async def connection_created(self, room: Room, connection: Connection) -> None:
+    def connection_created(self, room: Room, connection: Connection) -> None:
         return None
 
-    async def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
+    def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
         return None

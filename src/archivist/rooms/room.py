@@ -4,22 +4,30 @@ Event semantics follow OpenTok.js 2.2 (spec): a client gets ``connectionCreated`
 other connection (also those present when it connects) but never for its own;
 ``streamCreated``/``streamDestroyed`` reach every *other* client as session events and the
 publisher as a publisher event (``"publisher": true``).
+
+Closing: a room closes when its last connection leaves (``sessionClosed``) or when its host
+closes it (shutdown). Either way every connection is closed parent-first (it does not call back)
+and the others hear ``connectionDestroyed``; a connection that fails to close does not stop
+the others, and the failures are raised together at the end. Observers are told, not awaited.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from archivist import logs
 from archivist.auth.tokens import ClientToken
 from archivist.errors import BadRequest, NotFound, PayloadTooLarge
+from archivist.lifecycle import CloseOnce, Failures
 from archivist.rooms.connection import Connection
 from archivist.rooms.reasons import CloseReason
 
 if TYPE_CHECKING:
     from archivist.rooms.events import ClientSink, RoomObserver
-    from archivist.rooms.registry import Rooms
+    from archivist.rooms.host import RoomHost
+    from archivist.rooms.media import MediaFactory
     from archivist.rooms.stream import Stream
 
 log = logs.get(__name__)
@@ -46,21 +54,30 @@ def check_signal(type_: object, data: object) -> tuple[str, str]:
 
 
 class Room:
-    def __init__(self, registry: Rooms, project_key: str, session_id: str, relayed: bool) -> None:
-        self.registry = registry
+    def __init__(self, host: RoomHost, project_key: str, session_id: str, relayed: bool) -> None:
+        self.host = host
         self.project_key = project_key
         self.session_id = session_id
         self.relayed = relayed
         self.connections: dict[str, Connection] = {}
-        self.closed = False
         self.archive_state: dict[str, Any] | None = None
         """The running archive as clients see it ({"id", "name"}), replayed to late joiners."""
+        self._closing = CloseOnce()
+
+    # ---- what the host gives ---------------------------------------------------------------
+    @property
+    def media(self) -> MediaFactory:
+        return self.host.media
+
+    @property
+    def media_timeout(self) -> float:
+        return self.host.media_timeout
+
+    @property
+    def closed(self) -> bool:
+        return self._closing.started
 
     # ---- queries -------------------------------------------------------------------------
-    @property
-    def observers(self) -> list[RoomObserver]:
-        return self.registry.observers
-
     def streams(self) -> list[Stream]:
         return [s for c in self.connections.values() for s in c.streams.values() if not s.closed and s.announced]
 
@@ -79,6 +96,8 @@ class Room:
     # ---- lifecycle -----------------------------------------------------------------------
     async def join(self, token: ClientToken, sink: ClientSink) -> Connection:
         """Add a connection; it hears about everyone already here, everyone hears about it."""
+        if self.closed:
+            raise NotFound("session closed")
         conn = Connection(room=self, token=token, sink=sink)
         others = [c for c in self.connections.values() if not c.closed]
         self.connections[conn.id] = conn
@@ -90,46 +109,67 @@ class Room:
         if self.archive_state is not None:
             await sink.send_event({"type": "archiveStarted", **self.archive_state})
         await self._broadcast({"type": "connectionCreated", "connection": conn.describe()}, exclude=conn)
-        for obs in self.observers:
-            await obs.connection_created(self, conn)
+        self._tell(lambda o: o.connection_created(self, conn))
         return conn
 
     async def announce_stream(self, stream: Stream) -> None:
-        """Tell everyone a stream exists (once its media is flowing)."""
+        """Tell everyone a stream exists (its connection calls this once its media flows)."""
         stream.announced = True
         own = {"type": "streamCreated", "publisher": True, "stream": stream.describe()}
         await stream.connection.sink.send_event(own)
         await self._broadcast({"type": "streamCreated", "stream": stream.describe()}, exclude=stream.connection)
-        for obs in self.observers:
-            await obs.stream_created(self, stream)
+        self._tell(lambda o: o.stream_created(self, stream))
 
-    async def stream_closed(self, stream: Stream, reason: CloseReason) -> None:
+    async def stream_ended(self, stream: Stream, reason: CloseReason) -> None:
+        """A stream closed (on its own or with its connection): everyone hears."""
         if not stream.announced:
             return
         event = {"type": "streamDestroyed", "stream": stream.describe(), "reason": reason.value}
         if not stream.connection.closed:
             await stream.connection.sink.send_event({**event, "publisher": True})
         await self._broadcast(event, exclude=stream.connection)
-        for obs in self.observers:
-            await obs.stream_destroyed(self, stream, reason)
+        self._tell(lambda o: o.stream_destroyed(self, stream, reason))
 
-    async def connection_closed(self, conn: Connection, reason: CloseReason) -> None:
+    async def connection_ended(self, conn: Connection, reason: CloseReason) -> None:
+        """A connection closed on its own: the others hear; the last one leaving closes the room."""
         if self.connections.pop(conn.id, None) is None:
             return
-        await self._broadcast({"type": "connectionDestroyed", "connection": conn.describe(), "reason": reason.value})
-        for obs in self.observers:
-            await obs.connection_destroyed(self, conn, reason)
-        if not self.connections:
+        await self._connection_gone(conn, reason)
+        if not self.connections and not self.closed:
             await self.close(CloseReason.SESSION_CLOSED)
 
+    async def _connection_gone(self, conn: Connection, reason: CloseReason) -> None:
+        await self._broadcast({"type": "connectionDestroyed", "connection": conn.describe(), "reason": reason.value})
+        self._tell(lambda o: o.connection_destroyed(self, conn, reason))
+
     async def close(self, reason: CloseReason) -> None:
-        """Idempotent: closes every connection, then leaves the registry."""
-        if self.closed:
-            return
-        self.closed = True
+        """The room ends by itself: every connection closes, then the host forgets it.
+        Idempotent; a second caller waits for the first; failures are raised together."""
+        await self._closing.run(lambda: self._close(reason, tell_host=True))
+
+    async def host_closed(self, reason: CloseReason) -> None:
+        """Its host is closing it (shutdown)."""
+        await self._closing.run(lambda: self._close(reason, tell_host=False))
+
+    async def _close(self, reason: CloseReason, *, tell_host: bool) -> None:
+        failures = Failures(f"closing room {self.session_id}")
         for conn in list(self.connections.values()):
-            await conn.close(reason)
-        self.registry.forget(self)
+            with failures.catch():
+                await conn.room_closed(reason)
+            if self.connections.pop(conn.id, None) is not None:  # else it ended on its own meanwhile
+                with failures.catch():
+                    await self._connection_gone(conn, reason)
+        if tell_host:
+            self.host.room_ended(self)
+        failures.raise_any()
+
+    def _tell(self, event: Callable[[RoomObserver], None]) -> None:
+        """Tell every observer, in order; an observer that raises is logged and skipped."""
+        for observer in self.host.observers:
+            try:
+                event(observer)
+            except Exception:
+                log.exception("room observer failed", observer=type(observer).__name__, session_id=self.session_id)
 
     # ---- messaging -----------------------------------------------------------------------
     async def signal(
@@ -164,4 +204,4 @@ class Room:
         results = await asyncio.gather(*(c.sink.send_event(event) for c in targets), return_exceptions=True)
         for conn, result in zip(targets, results, strict=True):
             if isinstance(result, Exception):
-                log.warning("event delivery failed", connection=conn.id, event=event.get("type"), error=repr(result))
+                log.warning("event delivery failed", connection=conn.id, event=event.get("type"), exc_info=result)

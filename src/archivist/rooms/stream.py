@@ -1,23 +1,28 @@
-"""A Stream (media published by a connection) and a Subscription (a connection receiving one)."""
+"""A Stream (media published by a connection) and a Subscription (a connection receiving one).
+
+Each owns its media handle and closes it (the one place media is closed; it is made in
+``Connection.publish`` / ``Connection.subscribe``). Two ways to close, one idiom
+(:mod:`archivist.lifecycle`):
+
+* ``close(reason)``: it ends by itself (unpublish, force unpublish, unsubscribe, media lost);
+  once closed it tells its owner, which tells the room;
+* ``connection_closed`` / ``stream_closed``: a parent is closing it and tells the others
+  itself; nothing is told upwards.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from archivist.clock import now_ms
+from archivist.lifecycle import CloseOnce, Failures
+from archivist.rooms.media import PublisherMedia, SubscriberMedia
 from archivist.rooms.reasons import CloseReason
 
 if TYPE_CHECKING:
     from archivist.rooms.connection import Connection
-
-
-class MediaHandle(Protocol):
-    """The media side of a stream or subscription (a peer connection); closed with its owner."""
-
-    async def close(self) -> None: ...
 
 
 def new_id() -> str:
@@ -30,6 +35,7 @@ VIDEO_TYPES = ("camera", "screen", "custom")
 @dataclass(eq=False)
 class Stream:
     connection: Connection
+    media: PublisherMedia
     name: str
     has_audio: bool
     has_video: bool
@@ -40,12 +46,15 @@ class Stream:
     id: str = field(default_factory=new_id)
     creation_time: int = field(default_factory=now_ms)
     layout_classes: list[str] = field(default_factory=list)
-    media: MediaHandle | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     announced: bool = False
-    closed: bool = False
     close_reason: CloseReason | None = None
-    _close_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _closing: CloseOnce = field(default_factory=CloseOnce, repr=False)
+
+    @property
+    def closed(self) -> bool:
+        """True from the moment its close starts."""
+        return self._closing.started
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -65,47 +74,68 @@ class Stream:
         return {"id": self.id, "videoType": self.video_type, "name": self.name, "layoutClassList": self.layout_classes}
 
     async def close(self, reason: CloseReason) -> None:
-        """Idempotent: closes subscriptions and media, then tells the room."""
-        async with self._close_lock:
-            if self.closed:
-                return
-            self.closed = True
-            self.close_reason = reason
-        errors: list[BaseException] = []
+        """The stream ends by itself: its subscriptions and media close, then the connection
+        (and through it the room) hears. Idempotent; failures are raised together at the end."""
+        await self._closing.run(lambda: self._close(reason, tell_connection=True))
+
+    async def connection_closed(self, reason: CloseReason) -> None:
+        """Its connection is closing it (and tells the room itself)."""
+        await self._closing.run(lambda: self._close(reason, tell_connection=False))
+
+    async def _close(self, reason: CloseReason, *, tell_connection: bool) -> None:
+        self.close_reason = reason
+        failures = Failures(f"closing stream {self.id}")
         for sub in list(self.subscriptions.values()):
-            try:
-                await sub.close(CloseReason.STREAM_DESTROYED)
-            except Exception as exc:
-                errors.append(exc)
-        if self.media is not None:
-            try:
-                await self.media.close()
-            except Exception as exc:
-                errors.append(exc)
-        await self.connection.stream_closed(self, reason)
-        if errors:
-            raise errors[0]
+            with failures.catch():
+                await sub.stream_closed()
+        self.subscriptions.clear()
+        with failures.catch():
+            await self.media.close()
+        if tell_connection:
+            with failures.catch():
+                await self.connection.stream_ended(self, reason)
+        failures.raise_any()
+
+    def subscription_ended(self, sub: Subscription) -> None:
+        """A subscription to this stream closed on its own or with its connection."""
+        self.subscriptions.pop(sub.id, None)
 
 
 @dataclass(eq=False)
 class Subscription:
     connection: Connection
+    """The subscriber, which owns the subscription."""
     stream: Stream
+    media: SubscriberMedia
     subscribe_to_audio: bool = True
     subscribe_to_video: bool = True
     id: str = field(default_factory=new_id)
-    media: MediaHandle | None = None
-    closed: bool = False
+    _closing: CloseOnce = field(default_factory=CloseOnce, repr=False)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing.started
 
     async def close(self, reason: CloseReason) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        self.stream.subscriptions.pop(self.id, None)
-        self.connection.subscriptions.pop(self.id, None)
+        """It ends by itself (unsubscribed, media lost): the client hears ``subscriptionClosed``
+        with ``reason`` (``streamDestroyed`` stays silent: a failed setup, the request says it)."""
+        await self._closing.run(lambda: self._close(reason))
+
+    async def stream_closed(self) -> None:
+        """Its stream ended: silent (the subscriber hears ``streamDestroyed``)."""
+        await self._closing.run(lambda: self._close(CloseReason.STREAM_DESTROYED, from_stream=True))
+
+    async def connection_closed(self) -> None:
+        """Its connection is closing it."""
+        await self._closing.run(lambda: self._close(CloseReason.STREAM_DESTROYED, from_connection=True))
+
+    async def _close(self, reason: CloseReason, *, from_stream: bool = False, from_connection: bool = False) -> None:
+        if not from_stream:
+            self.stream.subscription_ended(self)
+        if not from_connection:
+            self.connection.subscription_ended(self)
         try:
-            if self.media is not None:
-                await self.media.close()
+            await self.media.close()
         finally:
             if reason is not CloseReason.STREAM_DESTROYED:
                 await self.connection.sink.send_event(

@@ -1,13 +1,14 @@
 """The per-connection WebSocket endpoint ``/v2/signaling`` (docs/protocol.md).
 
 One :class:`SignalingSession` per WebSocket: the ``connect`` handshake (token check, close
-codes), then requests dispatched to the room and the media layer, in order. Events reach the
-client through :class:`WebSocketSink` (the room's ``ClientSink``), whose single writer task keeps
-replies and events in order and never blocks the room on a slow or vanished client.
+codes), then each request translated into a call on the client's ``Connection`` (or its room),
+in order. It makes no media of its own: the room tree does (``rooms/connection.py``). Events
+reach the client through :class:`WebSocketSink` (the room's ``ClientSink``), whose single writer
+task keeps replies and events in order and never blocks the room on a slow or vanished client.
 
 Liveness: uvicorn pings every 5 s and drops a client that answers none for 10 s (``archivist
-serve`` sets ``ws_ping_interval``/``ws_ping_timeout``); a dropped transport or peer connections
-that all fail close the connection with ``networkDisconnected``.
+serve`` sets ``ws_ping_interval``/``ws_ping_timeout``); a dropped transport closes the
+connection with ``networkDisconnected`` (peer connections that fail: see ``rooms/connection.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,14 +25,11 @@ from starlette.websockets import WebSocketState
 
 from archivist import logs
 from archivist.auth.tokens import TokenError, TokenVerifier
-from archivist.config import Settings
-from archivist.errors import ArchivistError, AuthFailed, NotFound
-from archivist.media import seams
-from archivist.media.peers import MediaError, OfferRefused, PublisherPeer, SubscriberPeer
+from archivist.errors import ArchivistError
+from archivist.media.peers import MediaError, OfferRefused
 from archivist.rooms.connection import Connection
+from archivist.rooms.host import RoomHost
 from archivist.rooms.reasons import CloseReason
-from archivist.rooms.registry import Rooms
-from archivist.rooms.stream import Stream, Subscription
 from archivist.sessions.model import MediaMode
 from archivist.sessions.service import SessionService
 from archivist.signaling import messages as m
@@ -39,17 +37,12 @@ from archivist.signaling import messages as m
 log = logs.get(__name__)
 
 CONNECT_TIMEOUT = 10.0
-MEDIA_TIMEOUT = 20.0
-"""Seconds a published stream may take to send its first packet before it is dropped."""
 WRITE_TIMEOUT = 10.0
 
 
 class SignalingServices(Protocol):
     @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def rooms(self) -> Rooms: ...
+    def host(self) -> RoomHost: ...
 
     @property
     def verifier(self) -> TokenVerifier: ...
@@ -128,7 +121,7 @@ class WebSocketSink:
                     continue
                 try:
                     await asyncio.wait_for(self.ws.send_text(json.dumps(item)), WRITE_TIMEOUT)
-                except Exception as exc:
+                except Exception as exc:  # the client went away: expected, no traceback
                     log.info("signaling write failed; client gone", error=repr(exc))
                     self._closing = True
                     return
@@ -155,16 +148,12 @@ class SignalingSession:
         services: SignalingServices,
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
-        media_timeout: float = MEDIA_TIMEOUT,
     ) -> None:
         self.ws = websocket
         self.services = services
         self.connect_timeout = connect_timeout
-        self.media_timeout = media_timeout
         self.sink = WebSocketSink(websocket)
         self.conn: Connection | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._peers: list[PublisherPeer | SubscriberPeer] = []
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def run(self) -> None:
@@ -229,10 +218,9 @@ class SignalingSession:
         if session is None:
             self._refuse(request.rid, m.CLOSE_NOT_FOUND, 404, "session not found")
             return False
-        room = self.services.rooms.get_or_create(
-            token.project_key, session.id, session.media_mode is MediaMode.RELAYED
+        conn = await self.services.host.join(
+            token.project_key, session.id, session.media_mode is MediaMode.RELAYED, token, self.sink
         )
-        conn = await room.join(token, self.sink)
         self.conn = conn
         role = conn.role
         self.sink.send(
@@ -274,7 +262,7 @@ class SignalingSession:
             try:
                 await self._dispatch(conn, request)
             except ArchivistError as exc:
-                self.sink.send(m.error_frame(request.rid, exc.status, exc.message))
+                self.sink.send(m.error_frame(request.rid, m.error_code_for(exc), exc.message))
             except MediaError as exc:
                 log.warning("media setup failed", connection=conn.id, error=str(exc))
                 status = 400 if isinstance(exc, OfferRefused) else 500  # a bad offer is the client's fault
@@ -292,172 +280,73 @@ class SignalingSession:
                 await conn.close(reason)
             except Exception:
                 log.exception("connection close failed", connection=conn.id)
-        for task in list(self._tasks):
-            task.cancel()
-        results = await asyncio.gather(*self._tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                log.error("signaling task failed", error=repr(result))
-        for peer in self._peers:  # normally closed by the cascade; a failed setup may leave one
-            await peer.close()
         await self.sink.finish()
         if conn is not None:
             log.info("client gone", connection=conn.id, reason=str(conn.close_reason))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[None]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("signaling task failed", task=name, error=repr(t.exception()))
-
-        task.add_done_callback(done)
-
-    # ---- requests ------------------------------------------------------------------------
+    # ---- requests: each one a call on the connection -----------------------------------------
     async def _dispatch(self, conn: Connection, request: m.Request) -> None:
         rid = request.rid
         match request:
             case m.Ping():
                 self.sink.send(m.reply(rid, "pong"))
             case m.Publish():
-                await self._publish(conn, request)
+                stream, sdp = await conn.publish(
+                    request.sdp,
+                    name=request.name,
+                    has_audio=request.has_audio,
+                    has_video=request.has_video,
+                    video_type=request.video_type,
+                    width=request.width,
+                    height=request.height,
+                    frame_rate=request.frame_rate,
+                )
+                self.sink.send(m.reply(rid, "published", stream=stream.describe(), sdp=sdp))
             case m.Unpublish(stream_id=stream_id):
-                stream = conn.streams.get(stream_id)
-                if stream is None or stream.closed:
-                    raise NotFound("stream not found")
-                await stream.close(CloseReason.CLIENT_DISCONNECTED)
+                await conn.unpublish(stream_id)
                 self.sink.send(m.reply(rid, "unpublished", streamId=stream_id))
             case m.Subscribe():
-                await self._subscribe(conn, request)
+                sub, sdp = await conn.subscribe(
+                    request.stream_id, request.sdp, audio=request.audio, video=request.video
+                )
+                self.sink.send(m.reply(rid, "subscribed", subscriptionId=sub.id, streamId=sub.stream.id, sdp=sdp))
             case m.Unsubscribe(subscription_id=sub_id):
-                sub = conn.subscriptions.get(sub_id)
-                if sub is None:
-                    raise NotFound("subscription not found")
-                await sub.close(CloseReason.UNSUBSCRIBED)
+                await conn.unsubscribe(sub_id)
                 self.sink.send(m.reply(rid, "unsubscribed", subscriptionId=sub_id))
             case m.Signal():
                 await conn.room.signal(request.signal_type, request.data, request.to, sender=conn)
                 self.sink.send(m.reply(rid, "signalSent"))
             case m.ForceDisconnect(connection_id=target_id):
-                if not conn.role.can_moderate:
-                    raise AuthFailed(f"this token's role ({conn.role.value}) cannot forceDisconnect")
+                conn.require_moderator("forceDisconnect")
                 target = conn.room.connection(target_id)
                 self.sink.send(m.reply(rid, "forceDisconnected", connectionId=target_id))
                 await target.close(CloseReason.FORCE_DISCONNECTED)
             case m.ForceUnpublish(stream_id=stream_id):
-                if not conn.role.can_moderate:
-                    raise AuthFailed(f"this token's role ({conn.role.value}) cannot forceUnpublish")
-                stream = conn.room.find_stream(stream_id)
-                if stream is None:
-                    raise NotFound("stream not found")
-                await stream.close(CloseReason.FORCE_UNPUBLISHED)
+                await conn.force_unpublish(stream_id)
                 self.sink.send(m.reply(rid, "forceUnpublished", streamId=stream_id))
             case m.Keyframe(subscription_id=sub_id):
-                sub = conn.subscriptions.get(sub_id)
-                if sub is None:
-                    raise NotFound("subscription not found")
-                if isinstance(sub.stream.media, PublisherPeer):
-                    sub.stream.media.request_keyframe()
+                conn.request_keyframe(sub_id)
             case m.Disconnect():
                 await conn.close(CloseReason.CLIENT_DISCONNECTED)
             case m.Connect():
                 raise m.MalformedMessage("already connected", rid)
-
-    async def _publish(self, conn: Connection, request: m.Publish) -> None:
-        stream = conn.publish(
-            name=request.name,
-            has_audio=request.has_audio,
-            has_video=request.has_video,
-            video_type=request.video_type,
-            width=request.width,
-            height=request.height,
-            frame_rate=request.frame_rate,
-        )
-        peer = PublisherPeer(label=f"publisher {stream.id}")
-        stream.media = peer
-        self._add_peer(peer)
-        try:
-            sdp = await peer.answer(request.sdp)
-        except BaseException:
-            await stream.close(CloseReason.MEDIA_STOPPED)
-            raise
-        if stream.closed:
-            raise NotFound("stream closed while setting up its media")
-        peer.on_state(lambda state: self._peer_state(peer, state, stream))
-        self.sink.send(m.reply(request.rid, "published", stream=stream.describe(), sdp=sdp))
-        self._spawn(self._announce_when_flowing(stream, peer), name=f"announce {stream.id}")
-
-    async def _announce_when_flowing(self, stream: Stream, peer: PublisherPeer) -> None:
-        if not await peer.wait_flowing(self.media_timeout):
-            log.warning("published stream sent no media; dropped", stream=stream.id)
-            await stream.close(CloseReason.MEDIA_STOPPED)
-            return
-        if not stream.closed:
-            await stream.connection.room.announce_stream(stream)
-            log.info("stream announced", stream=stream.id, codecs={k: v.mime_type for k, v in peer.codecs.items()})
-
-    async def _subscribe(self, conn: Connection, request: m.Subscribe) -> None:
-        if not conn.role.can_subscribe:
-            raise AuthFailed(f"this token's role ({conn.role.value}) cannot subscribe")
-        stream = conn.room.find_stream(request.stream_id)
-        if stream is None or not isinstance(stream.media, PublisherPeer):
-            raise NotFound("stream not found")
-        sub = conn.subscribe(stream, audio=request.audio, video=request.video)
-        peer = SubscriberPeer(stream.media, label=f"subscriber {sub.id}")
-        sub.media = peer
-        self._add_peer(peer)
-        try:
-            sdp = await peer.answer(request.sdp, audio=request.audio, video=request.video)
-        except BaseException:
-            await sub.close(CloseReason.STREAM_DESTROYED)  # silent: the request gets the error
-            raise
-        if sub.closed:
-            raise NotFound("stream closed while subscribing")
-        peer.on_state(lambda state: self._peer_state(peer, state, sub))
-        self.sink.send(m.reply(request.rid, "subscribed", subscriptionId=sub.id, streamId=stream.id, sdp=sdp))
-
-    # ---- media failures ------------------------------------------------------------------
-    def _add_peer(self, peer: PublisherPeer | SubscriberPeer) -> None:
-        self._peers = [p for p in self._peers if not p.closed]
-        self._peers.append(peer)
-
-    def _peer_state(self, peer: PublisherPeer | SubscriberPeer, state: str, owner: Stream | Subscription) -> None:
-        if state not in ("failed", "closed"):
-            return
-        log.info("peer connection lost", peer=peer.label, state=state)
-        self._spawn(self._peer_lost(owner), name=f"peer lost {peer.label}")
-
-    async def _peer_lost(self, owner: Stream | Subscription) -> None:
-        await owner.close(CloseReason.NETWORK_DISCONNECTED)
-        conn = self.conn
-        if conn is not None and not conn.closed and all(p.closed for p in self._peers):
-            log.info("every peer connection failed", connection=conn.id)
-            await conn.close(CloseReason.NETWORK_DISCONNECTED)
 
 
 def build_signaling_router(
     services: ServicesLookup | None = None,
     *,
     connect_timeout: float = CONNECT_TIMEOUT,
-    media_timeout: float = MEDIA_TIMEOUT,
 ) -> APIRouter:
     """The ``/v2/signaling`` WebSocket route. ``services`` resolves the app's services per
     connection (default: ``websocket.app.state.services``, built in the lifespan)."""
     router = APIRouter()
     lookup = services or _app_services
-    configured: list[tuple[str, ...]] = []
 
     @router.websocket("/v2/signaling")
     async def signaling(websocket: WebSocket) -> None:
         svc = lookup(websocket)
-        hosts = tuple(svc.settings.ice_hosts)
-        if not configured or configured[0] != hosts:
-            seams.restrict_host_addresses(hosts)
-            configured[:] = [hosts]
         await websocket.accept()
-        session = SignalingSession(websocket, svc, connect_timeout=connect_timeout, media_timeout=media_timeout)
+        session = SignalingSession(websocket, svc, connect_timeout=connect_timeout)
         await session.run()
 
     return router

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archivist import json_input
-from archivist.errors import BadRequest
+from archivist.errors import ArchivistError, BadRequest
 from archivist.rooms.reasons import CloseReason
 
 Rid = str | int | float | None
@@ -277,6 +277,11 @@ def parse(text: str | bytes) -> Request:
     if not isinstance(kind, str):
         raise MalformedMessage("a message needs a string 'type'", rid)
     raise MalformedMessage(f"unknown message type {kind[:64]!r}", rid)
+
+
+def error_code_for(exc: ArchivistError) -> int:
+    """The code of the error frame a refused request gets (the HTTP status of the same error)."""
+    return exc.status
 
 
 def error_frame(rid: Rid, code: int, message: str) -> dict[str, Any]:
