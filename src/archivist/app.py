@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,8 @@ log = logs.get(__name__)
 
 @dataclass
 class Services:
+    """Everything the app runs, built and wired by :func:`build_services`."""
+
     settings: Settings
     engine: AsyncEngine
     projects: ProjectRepository
@@ -63,67 +66,93 @@ class Services:
     files: ArchiveFiles
     transfers: TransferWorker
     retention: RetentionSweeper
-    deliveries: OutboxRepository
-    webhooks: DeliveryWorker
+    delivery_log: OutboxRepository
+    """The status-callback outbox: the deliveries and their attempts (REST log, retries)."""
+    delivery_worker: DeliveryWorker
+    """Sends the outbox's due deliveries."""
+    exit_stack: AsyncExitStack
+    """Closes everything in the reverse order of :func:`build_services`."""
 
     def start(self) -> None:
         """Start the background work: uploads and removals, retention, status callbacks."""
         self.transfers.start()
         self.retention.start()
-        self.webhooks.start()
+        self.delivery_worker.start()
 
     async def close(self) -> None:
-        # Clients leave first (their recordings stop and complete as the rooms empty), then
-        # whatever still records is stopped, then the background work ends.
-        await self.host.close(CloseReason.SERVER_SHUTDOWN)
-        await self.supervisor.close()
-        await self.archives.close()
-        await self.launcher.close()
-        await self.monitor.close()
-        for name, closing in (("retention", self.retention.close), ("transfers", self.transfers.close),
-                              ("webhooks", self.webhooks.close)):
-            try:
-                await closing()
-            except Exception as exc:
-                log.error("background work failed to close", component=name, error=repr(exc))
-        await self.engine.dispose()
+        """Clients leave first (their sessions' archives stop as the rooms empty), then whatever
+        still records is stopped, then the background work ends, the database last. Every
+        component is closed even when an earlier one fails (the failure is raised at the end)."""
+        await self.exit_stack.aclose()
 
 
 async def build_services(settings: Settings) -> Services:
+    """Build every component through its constructor, in dependency order; each one's close is
+    pushed on the exit stack as it is built, so shutdown runs in the reverse order."""
+    stack = AsyncExitStack()
+    try:
+        return await _build(settings, stack)
+    except BaseException:
+        await stack.aclose()
+        raise
+
+
+async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = await open_database(settings.db_url)
+    stack.push_async_callback(engine.dispose)
     projects = ProjectRepository(engine)
     sessions = SessionService(SessionRepository(engine))
-    rooms = Rooms()
-    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
-    # every committed status change writes its status-callback events in the same transaction
-    if settings.callback_url:
-        targets.check_url(settings.callback_url, allow_private=settings.callback_allow_private)
-    outbox = Outbox(settings.callback_url)
-    archive_rows = ArchiveRepository(engine, [outbox.enqueue])
-    archives = ArchiveService(archive_rows, sessions, rooms, settings, launcher)
-    supervisor = ArchiveSupervisor(archives, sessions, rooms, settings.max_archive_duration)
-    launcher.on_failure = supervisor.recording_failed
-    # the launcher first: a new stream is fed before auto-start
-    host = RoomHost(rooms, PeerFactory(settings.ice_hosts), observers=(launcher, supervisor))
     verifier = TokenVerifier(projects.get, sessions.find)
+    download_urls = DownloadUrls(load_key(settings), settings.download_url_ttl)
     monitor = LoopMonitor()
     monitor.start()
-    download_urls = DownloadUrls(load_key(settings), settings.download_url_ttl)
-    file_rows = ArchiveFileRepository(engine)
-    files = ArchiveFiles(settings, file_rows, StorageTargetRepository(engine), archives)
-    archives.files = files
-    deliveries = OutboxRepository(engine)
+    stack.push_async_callback(monitor.close)
+
+    # status callbacks: written in the transaction of each status change, sent by the worker
+    delivery_log = OutboxRepository(engine)
     public_base = settings.public_url.rstrip("/") or self_url(settings)
 
     async def signing_secret(project_key: str) -> str | None:
         found = await projects.get(project_key)
         return found.api_secret if found else None
 
-    webhooks = DeliveryWorker(
-        deliveries, signing_secret, lambda archive_id: download_urls.url(public_base, archive_id), settings
+    delivery_worker = DeliveryWorker(
+        delivery_log, signing_secret, lambda archive_id: download_urls.url(public_base, archive_id), settings
     )
-    archives.listeners.append(webhooks.on_status)
+    stack.push_async_callback(delivery_worker.close)
+
+    # archives: rooms (the lookup), recorders, file storage, the service, then its workers
+    rooms = Rooms()
+    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
+    stack.push_async_callback(launcher.close)
+    file_rows = ArchiveFileRepository(engine)
+    transfers_due = asyncio.Event()
+    files = ArchiveFiles(settings, file_rows, StorageTargetRepository(engine), transfers_due)
+    # every committed status change writes its status-callback events in the same transaction
+    if settings.callback_url:
+        targets.check_url(settings.callback_url, allow_private=settings.callback_allow_private)
+    archives = ArchiveService(
+        ArchiveRepository(engine, [Outbox(settings.callback_url).enqueue]),
+        sessions,
+        rooms,
+        launcher=launcher,
+        files=files,
+        listeners=[delivery_worker.on_status],
+        max_duration_s=settings.max_archive_duration,
+    )
+    stack.push_async_callback(archives.close)
+    transfers = TransferWorker(files, file_rows, archives, settings, wake=transfers_due)
+    stack.push_async_callback(transfers.close)
+    retention = RetentionSweeper(archives, files, file_rows, settings)
+    stack.push_async_callback(retention.close)
+    supervisor = ArchiveSupervisor(archives)
+    stack.push_async_callback(supervisor.close)
+
+    # the live sessions: peers made by the media factory; observers told in this order (the
+    # launcher feeds a new stream to running recordings, then the supervisor may auto-start)
+    host = RoomHost(rooms, PeerFactory(settings.ice_hosts), observers=(launcher, supervisor))
+    stack.push_async_callback(host.close, CloseReason.SERVER_SHUTDOWN)
     return Services(
         settings=settings,
         engine=engine,
@@ -139,10 +168,11 @@ async def build_services(settings: Settings) -> Services:
         monitor=monitor,
         download_urls=download_urls,
         files=files,
-        transfers=TransferWorker(files, file_rows, settings),
-        retention=RetentionSweeper(archives, files, file_rows, settings),
-        deliveries=deliveries,
-        webhooks=webhooks,
+        transfers=transfers,
+        retention=retention,
+        delivery_log=delivery_log,
+        delivery_worker=delivery_worker,
+        exit_stack=stack,
     )
 
 
@@ -188,15 +218,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
-        await services.archives.recover()
-        services.start()
-        if sample is not None:
-            await configure_sample(sample, settings, services.projects)
-        log.info("archivist ready", port=settings.port, data_dir=str(settings.data_dir))
         try:
+            await services.archives.recover()
+            services.start()
+            if sample is not None:
+                await configure_sample(sample, settings, services.projects)
+            log.info("archivist ready", port=settings.port, data_dir=str(settings.data_dir))
             yield
         finally:
-            await services.close()
+            try:
+                await services.close()
+            except Exception:
+                log.exception("shutdown failed")
             log.info("archivist stopped")
 
     app = FastAPI(

@@ -1,48 +1,49 @@
-"""Domain errors that carry their HTTP status and the JSON ``{"code","message"}`` body.
+"""Domain errors: what went wrong, in words a client may read; no transport in them.
 
-Every layer raises these; the REST error mapping (``api/errors.py``) turns them into responses
-and the signaling layer into close reasons. Nothing else should become a 4xx.
+Every layer raises these. The REST layer maps each kind to its HTTP status and JSON
+``{"code","message"}`` body (``api/errors.py``); the signaling layer maps it to the code of its
+error frame (``signaling/messages.py``). Nothing else should become a 4xx.
 """
 
 from __future__ import annotations
 
 
 class ArchivistError(Exception):
-    """Base of every error a client may see. ``status`` is the HTTP status."""
+    """Base of every error a client may see."""
 
-    status = 500
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        if status is not None:
-            self.status = status
-
-    def body(self) -> dict[str, object]:
-        return {"code": self.status, "message": self.message}
 
 
 class BadRequest(ArchivistError):
-    status = 400
+    """The request itself is wrong (a missing or malformed field, an unsupported option)."""
 
 
 class AuthFailed(ArchivistError):
-    """Any authentication or authorisation failure: always 403 (the SDKs map 403 to AuthError)."""
-
-    status = 403
+    """Any authentication or authorisation failure (the SDKs expect one status for all)."""
 
 
 class NotFound(ArchivistError):
-    status = 404
+    """The thing named does not exist (or is not the caller's)."""
 
 
 class MethodNotAllowed(ArchivistError):
-    status = 405
+    """The operation does not apply to this resource (e.g. streams of an auto stream-mode archive)."""
 
 
 class Conflict(ArchivistError):
-    status = 409
+    """The request conflicts with the resource's state (already recording, not recording, ...)."""
+
+
+class ConcurrentChange(ArchivistError):
+    """Someone else changed the resource between our read and our write (optimistic locking);
+    internal callers read again and retry, a client may retry."""
 
 
 class PayloadTooLarge(ArchivistError):
-    status = 413
+    """A field or body is longer than allowed."""
+
+
+class Unavailable(ArchivistError):
+    """A dependency (storage, the database) cannot serve the request now; try again later."""

@@ -10,6 +10,7 @@ import jwt
 import pytest
 from opentok import Client, MediaModes, Roles
 
+from archivist.api.errors import http_status
 from archivist.auth.tokens import Role, TokenError, TokenVerifier
 from archivist.sessions.service import SessionService
 from archivist.store.db import open_database
@@ -60,7 +61,7 @@ async def test_expired(ot: Client, session_id: str, verifier: TokenVerifier, use
     token = ot.generate_token(session_id, expire_time=int(time.time()) + 2, use_jwt=use_jwt)
     with pytest.raises(TokenError) as err:
         await verifier.verify(token, now=time.time() + 3600)
-    assert err.value.reason == "expired" and err.value.status == 403
+    assert err.value.reason == "expired" and http_status(err.value) == 403
 
 
 @pytest.mark.parametrize("use_jwt", [True, False], ids=["jwt", "t1"])

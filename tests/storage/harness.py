@@ -5,8 +5,9 @@
 * :func:`running_app`: the real ASGI app with its real lifespan (``build_services``, background
   workers, SQLite file) and an HTTP client for it;
 * :func:`finished_archive`: an archive that went ``started`` → ``stopped`` through the real
-  repository and service, with its real file where the recorder writes it, ready for
-  ``ArchiveService.complete`` (what ``finish()`` calls once the recorder is done).
+  repository (and its status-callback hook), with its real file where the recorder writes it,
+  ready for ``ArchiveService.place_file`` (what ``stop_recording()`` calls once the recorder is
+  done).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 
 from archivist.app import Services, create_app
 from archivist.archives.model import Archive
-from archivist.archives.service import RecordingOutcome
+from archivist.archives.ports import RecordingOutcome
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.config import Settings
 from archivist.store.archives import ArchiveRepository
@@ -84,11 +85,10 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running_app(settings: Settings) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
-    """The real app, lifespan included; no recorder (tests hand finished files to ``complete``)."""
+    """The real app, lifespan included (tests hand finished files to ``place_file``)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
-        services.archives.launcher = None
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://archivist.test") as http:
             yield services, http
@@ -109,10 +109,11 @@ async def finished_archive(
         layout={"type": "bestFit"}, max_bitrate=None, quantization_parameter=None, multi_archive_tag=None,
         storage_key=None, sha256=None, seq=time.time_ns() // 1000,
     )
-    # the same repository and outbox hook the server runs with: "started" is an event too
-    await ArchiveRepository(services.engine, [Outbox(services.settings.callback_url).enqueue]).add(archive)
-    stopped = await services.archives.finish(archive, Reason.USER_INITIATED)
-    assert stopped.status is ArchiveStatus.STOPPED
+    # the same repository and outbox hook the server runs with: "started" and "stopped" are events
+    records = ArchiveRepository(services.engine, [Outbox(services.settings.callback_url).enqueue])
+    await records.add(archive)
+    stopped = archive.evolve(status=ArchiveStatus.STOPPED, reason=Reason.USER_INITIATED, duration=0)
+    assert await records.save_if_status(stopped, ArchiveStatus.STARTED)
     key = f"{project.api_key}/{archive.id}.mp4"
     path = services.settings.archives_dir / key
     await asyncio.to_thread(write_mp4, path)

@@ -24,7 +24,7 @@ async def test_local_round_trip(tmp_path: Path) -> None:
         path = svc.settings.archives_dir / str(outcome.storage_key)
         original = path.read_bytes()
 
-        done = await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        done = await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         assert done.status is ArchiveStatus.AVAILABLE and done.size == len(original) and done.sha256 == outcome.sha256
         row = await ArchiveFileRepository(svc.engine).get(done.id)
         assert row is not None and row.state is FileState.STORED and row.target_id is None
@@ -72,7 +72,7 @@ async def test_missing_file_is_404_not_500(tmp_path: Path) -> None:
     async with running_app(fast_settings(tmp_path / "data")) as (svc, http):
         project = await svc.projects.create("local")
         stopped, outcome = await finished_archive(svc, project)
-        done = await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        done = await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         (svc.settings.archives_dir / str(outcome.storage_key)).unlink()
         r = await http.get(svc.download_urls.path(done.id))
         assert r.status_code == 404 and r.json()["code"] == 404
@@ -84,8 +84,8 @@ async def test_retention_expires_archives_and_removes_their_files(tmp_path: Path
         project = await svc.projects.create("retention")
         old_stop, old_outcome = await finished_archive(svc, project, created_at=1_000_000)  # 1970: long expired
         new_stop, new_outcome = await finished_archive(svc, project)
-        old = await svc.archives.complete(old_stop, old_outcome, Reason.USER_INITIATED)
-        new = await svc.archives.complete(new_stop, new_outcome, Reason.USER_INITIATED)
+        old = await svc.archives.place_file(old_stop, old_outcome, Reason.USER_INITIATED)
+        new = await svc.archives.place_file(new_stop, new_outcome, Reason.USER_INITIATED)
 
         async def expired() -> bool:
             found = await svc.archives.find(old.id)

@@ -79,7 +79,7 @@ async def test_s3_round_trip_set_by_cli(tmp_path: Path, moto: MotoServer) -> Non
         stopped, outcome = await finished_archive(svc, project)
         path = settings.archives_dir / str(outcome.storage_key)
         original = path.read_bytes()
-        after_stop = await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        after_stop = await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         assert after_stop.status is ArchiveStatus.STOPPED  # stop stays fast: the upload runs in the background
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.UPLOADED), what="uploaded")
@@ -121,7 +121,7 @@ async def test_upload_failure_keeps_a_downloadable_fallback_then_recovers(tmp_pa
         stopped, outcome = await finished_archive(svc, project)
         path = settings.archives_dir / str(outcome.storage_key)
         original = path.read_bytes()
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.AVAILABLE), what="the fallback")
         row = await ArchiveFileRepository(svc.engine).get(stopped.id)
@@ -152,7 +152,7 @@ async def test_pending_upload_survives_a_restart(tmp_path: Path) -> None:
         project = await svc.projects.create("restart")
         await StorageTargetRepository(svc.engine).add(_s3_target(project.api_key, f"http://127.0.0.1:{port}", "later"))
         stopped, outcome = await finished_archive(svc, project)
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
 
         async def tried() -> bool:
             row = await ArchiveFileRepository(svc.engine).get(stopped.id)
@@ -183,7 +183,7 @@ async def test_retention_removes_the_object_too(tmp_path: Path, moto: MotoServer
         project = await svc.projects.create("retention")
         await StorageTargetRepository(svc.engine).add(_s3_target(project.api_key, moto.url, "retention"))
         stopped, outcome = await finished_archive(svc, project, created_at=1_000_000)
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         key = f"{project.api_key}/{stopped.id}/archive.mp4"
 
         async def expired() -> bool:
@@ -210,7 +210,7 @@ async def test_settings_storage_applies_to_projects_without_their_own(
             await StorageTargetRepository(svc.engine).add(
                 StorageTarget(id="", project_key=project.api_key, backend="local"))
         stopped, outcome = await finished_archive(svc, project)
-        done = await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        done = await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         if backend == "local":
             assert done.status is ArchiveStatus.AVAILABLE
             assert _object_missing(s3, "config-local", f"cfg/{project.api_key}/{stopped.id}/archive.mp4")

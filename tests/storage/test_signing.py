@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from archivist.api.errors import http_status
 from archivist.config import Settings
 from archivist.errors import AuthFailed
 from archivist.storage.signing import DownloadUrls, load_key
@@ -38,7 +39,7 @@ def test_signed_url_checks(tmp_path: Path) -> None:
     for why, (archive_id, exp, sig, now) in refused.items():
         with pytest.raises(AuthFailed) as err:
             urls.check(archive_id, exp, sig, now=now)
-        assert err.value.status == 403, why
+        assert http_status(err.value) == 403, why
     with pytest.raises(AuthFailed, match="expired"):
         urls.check("b40ef09b-3811-4726-b508-e41a0f96c68f", expires, signature, now=1_000_601)
     other_key = DownloadUrls(b"x" * 32, ttl=600)

@@ -39,7 +39,7 @@ async def test_receiver_down_then_back_gets_every_event_in_order(tmp_path: Path)
         await svc.projects.set_callback_url(key, receiver.url + "/project")
 
         stopped, outcome = await finished_archive(svc, project, name="Weekly")  # started, stopped
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)  # available
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)  # available
         assert (await http.delete(f"/v2/project/{key}/archive/{stopped.id}", headers=auth(project))).status_code == 204
 
         async def refused_twice() -> bool:

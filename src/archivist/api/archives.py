@@ -11,7 +11,7 @@ from archivist.api import schemas
 from archivist.api.deps import is_legacy, project, services
 from archivist.api.errors import json_body
 from archivist.archives.model import Archive
-from archivist.archives.service import SUPPORTED_LAYOUTS, parse_start
+from archivist.archives.options import SUPPORTED_LAYOUTS, parse_start
 from archivist.archives.status import DOWNLOADABLE, RECORDING
 from archivist.errors import AuthFailed, BadRequest, MethodNotAllowed, NotFound
 

@@ -30,7 +30,7 @@ async def list_deliveries(request: Request, key: str) -> JSONResponse:
     # isdigit() alone also takes superscripts ("²"), which int() refuses (a 500)
     if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 4 and 1 <= int(raw_limit) <= MAX_LIMIT):
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    items = await services(request).deliveries.listing(
+    items = await services(request).delivery_log.listing(
         project_key=proj.api_key, archive_id=q.get("archiveId") or None, state=state, limit=int(raw_limit)
     )
     return JSONResponse({"count": len(items), "items": [d.to_json() for d in items]})
@@ -40,11 +40,11 @@ async def list_deliveries(request: Request, key: str) -> JSONResponse:
 async def retry_delivery(request: Request, key: str, delivery_id: str) -> JSONResponse:
     proj = await project(request, key)
     svc = services(request)
-    found = await svc.deliveries.listing(project_key=proj.api_key, delivery_id=delivery_id, limit=1)
+    found = await svc.delivery_log.listing(project_key=proj.api_key, delivery_id=delivery_id, limit=1)
     if not found:
         raise NotFound("delivery not found")
-    if not await svc.deliveries.retry(delivery_id, proj.api_key):
+    if not await svc.delivery_log.retry(delivery_id, proj.api_key):
         raise Conflict(f"only a given-up delivery can be retried (this one is {found[0].state})")
-    svc.webhooks.wake()
-    again = await svc.deliveries.listing(project_key=proj.api_key, delivery_id=delivery_id, limit=1)
+    svc.delivery_worker.wake()
+    again = await svc.delivery_log.listing(project_key=proj.api_key, delivery_id=delivery_id, limit=1)
     return JSONResponse(again[0].to_json())

@@ -16,7 +16,7 @@ from archivist import logs
 from archivist.api import schemas
 from archivist.api.deps import services
 from archivist.archives.status import DOWNLOADABLE
-from archivist.errors import ArchivistError, NotFound
+from archivist.errors import NotFound, Unavailable
 from archivist.storage.base import CONTENT_TYPE, LocalFile, StorageError, content_disposition, download_name
 
 router = APIRouter(tags=["downloads"])
@@ -37,7 +37,7 @@ async def download(request: Request, archive_id: str) -> Response:
         where = await svc.files.locate(archive)
     except StorageError as exc:
         log.error("archive download unavailable", archive=archive.id, error=str(exc))
-        raise ArchivistError("archive storage unavailable, try again later", status=503) from None
+        raise Unavailable("archive storage unavailable, try again later") from None
     if where is None:
         raise NotFound("archive file not found")
     filename = download_name(archive.id, archive.name)

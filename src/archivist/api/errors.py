@@ -19,9 +19,38 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archivist import json_input, logs
 from archivist.archives.status import IllegalTransition
-from archivist.errors import ArchivistError
+from archivist.errors import (
+    ArchivistError,
+    AuthFailed,
+    BadRequest,
+    ConcurrentChange,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+)
 
 log = logs.get(__name__)
+
+HTTP_STATUS: dict[type[ArchivistError], int] = {
+    BadRequest: 400,
+    AuthFailed: 403,  # always 403: the SDKs map 403 to their AuthError
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    ConcurrentChange: 409,
+    PayloadTooLarge: 413,
+    Unavailable: 503,
+}
+
+
+def http_status(exc: ArchivistError) -> int:
+    """The HTTP status of a domain error (its nearest mapped class; 500 if none)."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500
 
 _MESSAGES = {404: "not found", 405: "method not allowed", 413: "request body too large"}
 
@@ -114,8 +143,8 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"), error=repr(exc))
+        except Exception:
+            log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"))
             if started:
                 raise
             await error_response(500, "internal server error")(scope, receive, send)
@@ -140,7 +169,7 @@ def install(app: FastAPI, max_body: int) -> None:
 
     @app.exception_handler(ArchivistError)
     async def _domain(_request: Request, exc: ArchivistError) -> JSONResponse:
-        return error_response(exc.status, exc.message)
+        return error_response(http_status(exc), exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,210 +1,92 @@
-"""The archive service: start, stop, get, list, delete, and the status changes they cause.
+"""The archive service: an archive's whole life, from start to its file's final place.
 
-The REST routers call it; it checks every rule of the spec (one archive at a time per session,
-routed sessions only, clients connected) and drives the recorder through the narrow
-:class:`RecorderLauncher` protocol. Every status change goes through :meth:`_transition`, which
-checks the status machine and tells the listeners (client events, status callbacks).
+The REST routers call it for start, stop, get, list and delete; it checks every rule of the spec
+(one archive at a time per session, routed sessions only, clients connected) and drives the
+recorder through the narrow :class:`~archivist.archives.ports.RecorderLauncher` protocol. It also
+holds the rules of time and failure: an archive stops by itself after the maximum duration
+(and an auto-archived session rolls over to a new one), and when its recorder fails.
+
+A recording ends in three steps, each its own method:
+
+1. :meth:`stop_recording`: ``stopped`` now, the recorder stops and hands over its file;
+2. :meth:`place_file`: the finished file goes to the project's storage; ``available`` at once
+   (local disk), or later (an upload runs in the background);
+3. :meth:`file_settled`: the storage reports that it is done with the file (``uploaded``,
+   ``available`` from the local fallback copy, or ``failed``).
+
+Every status change goes through :meth:`_transition`, which checks the status machine, saves
+the change if nobody changed the archive meanwhile (:class:`ConcurrentChange` otherwise), tells
+the session's clients (``archiveStarted`` / ``archiveStopped``) and the status listeners.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 from archivist import logs
 from archivist.archives.model import Archive
-from archivist.archives.status import (
-    DELETABLE,
-    RECORDING,
-    ArchiveStatus,
-    Reason,
-    can_transition,
-    check_transition,
+from archivist.archives.options import StartOptions, auto_archive_options
+from archivist.archives.ports import (
+    AlreadyRecording,
+    ArchiveFileStore,
+    ArchiveRecords,
+    RecorderLauncher,
+    RecordingOutcome,
+    StatusListener,
 )
-from archivist.clock import now_ms
-from archivist.config import Settings
-from archivist.errors import BadRequest, Conflict, NotFound
+from archivist.archives.status import DELETABLE, RECORDING, ArchiveStatus, Reason, can_transition, check_transition
+from archivist.clock import Clock, SystemClock
+from archivist.errors import ArchivistError, BadRequest, ConcurrentChange, Conflict, NotFound
+from archivist.lifecycle import Failures, Tasks
 from archivist.rooms.registry import Rooms
-from archivist.sessions.model import RESOLUTIONS, MediaMode
+from archivist.sessions.model import ArchiveMode, MediaMode
 from archivist.sessions.service import SessionService
-from archivist.store.archives import AlreadyRecording, ArchiveRepository
 
 log = logs.get(__name__)
 
-LAYOUT_TYPES = ("bestFit", "pip", "verticalPresentation", "horizontalPresentation", "focus", "custom")
-SUPPORTED_LAYOUTS = ("bestFit",)
-MAX_NAME = 200
-
-StatusListener = Callable[[Archive], Awaitable[None]]
-
-
-class RecorderLauncher(Protocol):
-    """Starts and stops the worker that turns an archive's streams into a file."""
-
-    async def start(self, archive: Archive) -> None: ...
-
-    async def stop(self, archive: Archive) -> RecordingOutcome: ...
-
-    async def recover(self, archive: Archive) -> RecordingOutcome | None:
-        """Finish the file a killed process left behind (None: nothing playable)."""
-
-
-class ArchiveFileStore(Protocol):
-    """Where finished files go (``storage/files.py``): the project's local disk or object storage."""
-
-    async def place(self, archive: Archive, outcome: RecordingOutcome, reason: Reason) -> bool:
-        """Take a finished file. True: final now (available); False: uploading (uploaded later)."""
-
-    async def remove(self, archive: Archive) -> None:
-        """Remove a deleted or expired archive's file everywhere (retried in the background)."""
-
-    async def placed(self, archive_id: str) -> bool:
-        """The storage already holds this archive's file (its upload may still be running)."""
-
-
-@dataclass(frozen=True)
-class RecordingOutcome:
-    duration: int
-    size: int
-    storage_key: str | None
-    sha256: str | None
-    failed: bool = False
-    salvaged: bool = False
-    """The recorder failed mid-recording; the file holds what was recorded up to the failure."""
-
-
-@dataclass(frozen=True)
-class StartOptions:
-    session_id: str
-    name: str | None
-    has_audio: bool
-    has_video: bool
-    output_mode: str
-    stream_mode: str
-    resolution: str | None
-    layout: dict[str, Any] | None
-    max_bitrate: int | None
-    quantization_parameter: int | None
-    multi_archive_tag: str | None
-
-
-def _opt_bool(body: dict[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key} must be a boolean")
-    return value
-
-
-def _opt_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string")
-    return value
-
-
-def _opt_int(body: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON has one number type: 16.0 is the integer 16
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{key} must be an integer")
-    if not lo <= value <= hi:
-        raise BadRequest(f"{key} must be between {lo} and {hi}")
-    return value
-
-
-def parse_start(body: dict[str, Any]) -> StartOptions:
-    """Validate a start request body (today's API fields; the spec's are a subset)."""
-    session_id = body.get("sessionId")
-    if not isinstance(session_id, str) or not session_id.strip():
-        raise BadRequest("sessionId is required")
-    name = _opt_str(body, "name")
-    if name is not None and (len(name) > MAX_NAME or "\x00" in name):
-        raise BadRequest(f"name must be at most {MAX_NAME} characters, without NUL")
-    has_audio = _opt_bool(body, "hasAudio", True)
-    has_video = _opt_bool(body, "hasVideo", True)
-    if not has_audio and not has_video:
-        raise BadRequest("hasAudio and hasVideo cannot both be false")
-    output_mode = _opt_str(body, "outputMode") or "composed"
-    if output_mode not in ("composed", "individual"):
-        raise BadRequest("outputMode must be 'composed' or 'individual'")
-    resolution = _opt_str(body, "resolution")
-    if resolution is not None and output_mode == "individual":
-        raise BadRequest("resolution cannot be set with individual output")
-    if resolution is not None and resolution not in RESOLUTIONS:
-        raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    if output_mode == "individual":
-        raise BadRequest("outputMode 'individual' is not supported yet by this server (composed only)")
-    stream_mode = _opt_str(body, "streamMode") or "auto"
-    if stream_mode not in ("auto", "manual"):
-        raise BadRequest("streamMode must be 'auto' or 'manual'")
-    if stream_mode == "manual":
-        raise BadRequest("streamMode 'manual' is not supported yet by this server (auto only)")
-    layout = body.get("layout")
-    if layout is not None:
-        if not isinstance(layout, dict):
-            raise BadRequest("layout must be an object")
-        ltype = layout.get("type", "bestFit")
-        if ltype not in LAYOUT_TYPES:
-            raise BadRequest(f"layout.type must be one of {', '.join(LAYOUT_TYPES)}")
-        if ltype not in SUPPORTED_LAYOUTS or layout.get("screenshareType") is not None:
-            raise BadRequest(f"layout '{ltype}' is not supported yet by this server (bestFit only)")
-        layout = {"type": ltype}
-    max_bitrate = _opt_int(body, "maxBitrate", 100_000, 6_000_000)
-    qp = _opt_int(body, "quantizationParameter", 15, 40)
-    if max_bitrate is not None and qp is not None:
-        raise BadRequest("maxBitrate and quantizationParameter cannot both be set")
-    tag = _opt_str(body, "multiArchiveTag")
-    if tag is not None:
-        raise BadRequest("multiArchiveTag (simultaneous archives) is not supported yet by this server")
-    if body.get("hasTranscription"):
-        raise BadRequest("hasTranscription is not supported by this server")
-    return StartOptions(
-        session_id=session_id.strip(),
-        name=name,
-        has_audio=has_audio,
-        has_video=has_video,
-        output_mode=output_mode,
-        stream_mode=stream_mode,
-        resolution=resolution or "640x480",
-        layout=layout or {"type": "bestFit"},
-        max_bitrate=max_bitrate,
-        quantization_parameter=qp,
-        multi_archive_tag=tag,
-    )
+SETTLE_ATTEMPTS = 5
+"""Reads-and-writes :meth:`ArchiveService.file_settled` tries before giving up to a concurrent
+change (each attempt reads the archive again; a REST delete or an expiry can win a race)."""
 
 
 class ArchiveService:
-    files: ArchiveFileStore | None = None
-    """The storage of finished files (wired in ``app.py``); None: files stay where they were written."""
-
     def __init__(
         self,
-        repo: ArchiveRepository,
+        records: ArchiveRecords,
         sessions: SessionService,
         rooms: Rooms,
-        settings: Settings,
-        launcher: RecorderLauncher | None = None,
+        *,
+        launcher: RecorderLauncher | None,
+        files: ArchiveFileStore | None,
+        listeners: Sequence[StatusListener] = (),
+        max_duration_s: float,
+        clock: Clock | None = None,
     ) -> None:
-        self._repo = repo
+        """``launcher`` None: this server records nothing (archives stop without a file);
+        ``files`` None: finished files stay where they were written."""
+        self._records = records
         self._sessions = sessions
         self._rooms = rooms
-        self._settings = settings
-        self.launcher = launcher
-        self.listeners: list[StatusListener] = []
+        self._launcher = launcher
+        self._files = files
+        self._listeners = tuple(listeners)
+        self.max_duration_s = max_duration_s
+        self._clock = clock or SystemClock()
+        self._announced: set[str] = set()
+        """Archives started by this process whose clients heard ``archiveStarted``."""
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        """Archive id -> the timer of its maximum duration (it only sleeps; see ``_work``)."""
+        self._work = Tasks("archive service")
+        """Stops the rules decide (maximum duration, recorder failure), awaited on close."""
+        self._closing = False
 
     # ---- queries ---------------------------------------------------------------------------
     async def get(self, project_key: str, archive_id: str) -> Archive:
-        archive = await self._repo.get(archive_id) if _valid_id(archive_id) else None
+        archive = await self._records.get(archive_id) if _valid_id(archive_id) else None
         if archive is None or archive.project_key != project_key:
             raise NotFound("archive not found")
         return archive
@@ -212,28 +94,28 @@ class ArchiveService:
     async def page(
         self, project_key: str, offset: int, count: int, session_id: str | None = None
     ) -> tuple[int, list[Archive]]:
-        return await self._repo.page(project_key, offset, count, session_id)
+        return await self._records.page(project_key, offset, count, session_id)
 
     async def find(self, archive_id: str) -> Archive | None:
         """Any project's archive (internal callers only; REST goes through :meth:`get`)."""
-        return await self._repo.get(archive_id)
+        return await self._records.get(archive_id)
 
     async def recording(self, session_id: str) -> list[Archive]:
         """The session's archives that are recording (started or paused)."""
-        return await self._repo.running(session_id)
+        return await self._records.running(session_id)
 
     # ---- commands --------------------------------------------------------------------------
     async def start(self, project_key: str, opts: StartOptions) -> Archive:
         session = await self._sessions.get(project_key, opts.session_id)
         if session.media_mode is MediaMode.RELAYED:
             raise Conflict("relayed (peer-to-peer) sessions cannot be archived; create a routed session")
-        if await self._repo.running(session.id):
+        if await self._records.running(session.id):
             raise Conflict("this session is already being recorded")
         if self._rooms.connected_count(session.id) == 0:
             raise BadRequest("no clients are actively connected to the session")
-        if self.launcher is None:
+        if self._launcher is None:
             raise Conflict("recording is not available on this server")
-        now = now_ms()
+        now = self._clock.now_ms()
         archive = Archive(
             id=str(uuid.uuid4()),
             project_key=project_key,
@@ -259,50 +141,78 @@ class ArchiveService:
             seq=time.time_ns() // 1000,
         )
         try:
-            await self._repo.add(archive)
+            await self._records.add(archive)
         except AlreadyRecording:
             raise Conflict("this session is already being recorded") from None
         try:
-            await self.launcher.start(archive)
-        except Exception as exc:
-            log.error("recorder failed to start", archive=archive.id, error=repr(exc))
+            await self._launcher.start(archive, lambda exc: self._recording_failed(archive.id, exc))
+        except Exception:
+            log.exception("recorder failed to start", archive=archive.id)
             failed = await self._transition(archive, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
             return failed
         await self._notify(archive)
+        return archive
+
+    async def auto_start(self, session_id: str, *, rollover_of: str | None = None) -> Archive | None:
+        """Start the archive of an ``archiveMode=always`` session (a stream was published, or
+        the previous archive reached the maximum duration). None: not auto-archived, already
+        recording, or refused (the room emptied meanwhile)."""
+        session = await self._sessions.find(session_id)
+        if session is None or session.archive_mode is not ArchiveMode.ALWAYS or self._closing:
+            return None
+        if await self._records.running(session_id):
+            return None
+        try:
+            archive = await self.start(session.project_key, auto_archive_options(session))
+        except ArchivistError as exc:  # a concurrent start won, or the room emptied meanwhile
+            log.info("auto-archive not started", session_id=session_id, detail=exc.message)
+            return None
+        log.info("auto-archive started", archive=archive.id, session_id=session_id, rollover_of=rollover_of)
         return archive
 
     async def stop(self, project_key: str, archive_id: str, reason: Reason = Reason.USER_INITIATED) -> Archive:
         archive = await self.get(project_key, archive_id)
         if archive.status not in RECORDING:
             raise Conflict(f"archive is not being recorded (status {archive.status.value})")
-        return await self.finish(archive, reason)
+        return await self.stop_recording(archive, reason)
 
-    async def finish(self, archive: Archive, reason: Reason) -> Archive:
-        """Stop a recording archive: stopped now, available once its file is finalized (or
-        failed). Returns the archive as it stopped, which is what a stop request answers."""
-        duration = max(0, round((now_ms() - archive.created_at) / 1000))
+    async def stop_if_recording(self, archive_id: str, reason: Reason) -> None:
+        """A rule stops an archive (session ended, maximum duration, failure); nothing when it
+        is not recording any more (a REST stop or another rule won)."""
+        archive = await self._records.get(archive_id)
+        if archive is None or archive.status not in RECORDING:
+            return
+        try:
+            await self.stop_recording(archive, reason)
+        except ArchivistError as exc:  # stopped concurrently: fine
+            log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
+
+    async def stop_recording(self, archive: Archive, reason: Reason) -> Archive:
+        """Step 1: a recording archive is ``stopped`` now; its recorder stops and its file goes to
+        :meth:`place_file`. Returns the archive as it stopped (what a stop request answers)."""
+        duration = max(0, round((self._clock.now_ms() - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
-        if self.launcher is None:
+        if self._launcher is None:
             return stopped
         try:
-            outcome = await self.launcher.stop(stopped)
-        except Exception as exc:
-            log.error("recorder failed to stop", archive=archive.id, error=repr(exc))
+            outcome = await self._launcher.stop(stopped)
+        except Exception:
+            log.exception("recorder failed to stop", archive=archive.id)
             await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
             return stopped
-        await self.complete(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
+        await self.place_file(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
         return stopped
 
-    async def complete(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
-        """A stopped archive's file is final: make it downloadable (or failed)."""
+    async def place_file(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
+        """Step 2: a stopped archive's file is finished: the storage takes it; the archive is
+        ``available`` now, or stays ``stopped`` while it uploads (or ``failed``: no file)."""
         if outcome.failed:
             return await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
-        if self.files is not None and outcome.storage_key is not None:
+        if self._files is not None and outcome.storage_key is not None:
             try:
-                final = await self.files.place(stopped, outcome, reason)
-            except Exception as exc:  # the file is on the local disk whatever happened: serve it
-                log.error("archive storage unavailable; keeping the local file", archive=stopped.id,
-                          error=repr(exc))
+                final = await self._files.place(stopped, outcome, reason)
+            except Exception:  # the file is on the local disk whatever happened: serve it
+                log.exception("archive storage unavailable; keeping the local file", archive=stopped.id)
                 final = True
             if not final:  # uploading in the background: uploaded (or available from the fallback copy) later
                 return stopped
@@ -316,6 +226,27 @@ class ArchiveService:
             sha256=outcome.sha256,
         )
 
+    async def file_settled(
+        self, archive_id: str, status: ArchiveStatus, reason: Reason, **file: Any
+    ) -> Archive | None:
+        """Step 3: the storage is done with an archive's file: move the archive to ``status``
+        (uploaded, available from the fallback copy, or failed). Returns the archive in that
+        status, or None when it moved on meanwhile (deleted, expired) and the file is not
+        wanted any more. A concurrent change is retried (read again) a few times."""
+        for _attempt in range(SETTLE_ATTEMPTS):
+            archive = await self._records.get(archive_id)
+            if archive is None:
+                return None
+            if archive.status is status:
+                return archive
+            if not can_transition(archive.status, status):
+                return None
+            try:
+                return await self._transition(archive, status, reason, **file)
+            except ConcurrentChange:
+                continue
+        raise ConcurrentChange(f"archive {archive_id} kept changing while its file settled")
+
     async def delete(self, project_key: str, archive_id: str) -> None:
         archive = await self.get(project_key, archive_id)
         if archive.status is ArchiveStatus.DELETED:
@@ -325,27 +256,11 @@ class ArchiveService:
                 f"only an available or uploaded archive can be deleted (status {archive.status.value})"
             )
         await self._transition(archive, ArchiveStatus.DELETED, archive.reason, url_gone=True)
-        if self.files is not None:
+        if self._files is not None:
             try:
-                await self.files.remove(archive)
-            except Exception as exc:  # the archive is deleted; its file removal is storage's to finish
-                log.error("archive file removal could not be queued", archive=archive.id, error=repr(exc))
-
-    async def settle_file(self, archive_id: str, status: ArchiveStatus, reason: Reason, **file: Any) -> Archive | None:
-        """The storage is done with an archive's file: move the archive to ``status`` (uploaded,
-        available from the fallback copy, or failed). Returns the archive in that status, or None
-        when it moved on meanwhile (deleted, expired) and the file is not wanted any more."""
-        archive = await self._repo.get(archive_id)
-        if archive is None:
-            return None
-        if archive.status is status:
-            return archive
-        if not can_transition(archive.status, status):
-            return None
-        try:
-            return await self._transition(archive, status, reason, **file)
-        except Conflict:
-            return await self.settle_file(archive_id, status, reason, **file)
+                await self._files.remove(archive)
+            except Exception:  # the archive is deleted; its file removal is storage's to finish
+                log.exception("archive file removal could not be queued", archive=archive.id)
 
     async def expire(self, archive: Archive) -> Archive | None:
         """Retention: a downloadable archive becomes ``expired`` (its URL goes away). None: it moved on."""
@@ -353,22 +268,22 @@ class ArchiveService:
             return None
         try:
             return await self._transition(archive, ArchiveStatus.EXPIRED, archive.reason, url_gone=True)
-        except Conflict:
+        except ConcurrentChange:
             return None
 
     async def recover(self) -> None:
         """On start-up: archives a previous process left recording (it was killed) are closed
         out. Their fragmented MP4 plays up to the kill: it becomes available, reason
         ``recovered``, with the file's true duration and size; nothing playable: failed."""
-        interrupted = await self._repo.running()
-        for archive in await self._repo.with_status(ArchiveStatus.STOPPED):
+        interrupted = await self._records.running()
+        for archive in await self._records.with_status(ArchiveStatus.STOPPED):
             # stopped and handed to the storage: an upload in flight, which resumes by itself
-            if self.files is None or not await self.files.placed(archive.id):
+            if self._files is None or not await self._files.placed(archive.id):
                 interrupted.append(archive)
         for archive in interrupted:
             log.warning("archive interrupted by a previous process; recovering", archive=archive.id,
                         status=archive.status.value)
-            outcome = await self.launcher.recover(archive) if self.launcher is not None else None
+            outcome = await self._launcher.recover(archive) if self._launcher is not None else None
             stopped = archive
             if archive.status in RECORDING:
                 stopped = await self._transition(
@@ -378,11 +293,41 @@ class ArchiveService:
             if outcome is None:
                 await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
             else:
-                await self.complete(stopped, outcome, Reason.RECOVERED)
+                await self.place_file(stopped, outcome, Reason.RECOVERED)
 
     async def close(self) -> None:
-        for archive in await self._repo.running():
-            await self.finish(archive, Reason.SESSION_ENDED)
+        """Shutdown: no more automatic starts; the stops already decided finish, whatever still
+        records stops (``session ended``), the timers end. Every archive is tried."""
+        self._closing = True
+        for timer in self._timers.values():
+            timer.cancel()
+        await asyncio.gather(*self._timers.values(), return_exceptions=True)
+        self._timers.clear()
+        await self._work.close(cancel=False)
+        failures = Failures("stopping the archives still recording")
+        for archive in await self._records.running():
+            with failures.catch():
+                await self.stop_recording(archive, Reason.SESSION_ENDED)
+        failures.raise_any()
+
+    # ---- the rules of time and failure -------------------------------------------------------
+    def _recording_failed(self, archive_id: str, error: BaseException) -> None:
+        """The launcher's failure callback: stop the archive, keeping what was recorded."""
+        self._work.spawn(self.stop_if_recording(archive_id, Reason.FAILURE), f"recording failed {archive_id}")
+
+    async def _max_duration(self, archive: Archive) -> None:
+        """Sleep until the archive's maximum duration, then hand the stop to ``_work`` (a timer
+        is cancelled at shutdown or when the archive stops; the stop itself never is)."""
+        await self._clock.sleep_until(archive.created_at + int(self.max_duration_s * 1000))
+        self._timers.pop(archive.id, None)
+        self._work.spawn(self._expire(archive), f"max duration {archive.id}")
+
+    async def _expire(self, archive: Archive) -> None:
+        log.info("archive reached its maximum duration", archive=archive.id, max_s=self.max_duration_s)
+        await self.stop_if_recording(archive.id, Reason.MAX_DURATION)
+        room = self._rooms.get(archive.session_id)
+        if room is not None and room.streams():
+            await self.auto_start(archive.session_id, rollover_of=archive.id)
 
     # ---- internals -------------------------------------------------------------------------
     async def _transition(
@@ -391,21 +336,47 @@ class ArchiveService:
         check_transition(archive.status, status)
         if url_gone:
             changes["storage_key"] = None
-        updated = archive.evolve(status=status, reason=reason, updated_at=now_ms(), **changes)
-        if not await self._repo.save_if_status(updated, archive.status):
-            current = await self._repo.get(archive.id)
-            raise Conflict(
+        updated = archive.evolve(status=status, reason=reason, updated_at=self._clock.now_ms(), **changes)
+        if not await self._records.save_if_status(updated, archive.status):
+            current = await self._records.get(archive.id)
+            raise ConcurrentChange(
                 f"archive changed concurrently (now {current.status.value if current else 'gone'})"
             )
         await self._notify(updated)
         return updated
 
     async def _notify(self, archive: Archive) -> None:
-        for listener in self.listeners:
+        """A committed change: the clients hear it (and the maximum-duration timer starts or
+        ends), then the listeners. A failure here must not undo the change: logged."""
+        try:
+            await self._tell_clients(archive)
+        except Exception:
+            log.exception("archive event to clients failed", archive=archive.id)
+        for listener in self._listeners:
             try:
                 await listener(archive)
-            except Exception as exc:  # a listener's failure must not undo a committed change
-                log.error("archive listener failed", archive=archive.id, error=repr(exc))
+            except Exception:
+                log.exception("archive listener failed", archive=archive.id)
+
+    async def _tell_clients(self, archive: Archive) -> None:
+        if archive.status is ArchiveStatus.STARTED and archive.id not in self._announced:
+            self._announced.add(archive.id)
+            if not self._closing:
+                self._timers[archive.id] = asyncio.get_running_loop().create_task(
+                    self._max_duration(archive), name=f"max-duration {archive.id}"
+                )
+            started = True
+        elif archive.status not in RECORDING and archive.id in self._announced:
+            self._announced.discard(archive.id)
+            timer = self._timers.pop(archive.id, None)
+            if timer is not None:
+                timer.cancel()
+            started = False
+        else:
+            return
+        room = self._rooms.get(archive.session_id)
+        if room is not None:
+            await room.set_archive(archive.id, archive.name, started=started)
 
 
 def _valid_id(archive_id: str) -> bool:

@@ -1,11 +1,13 @@
 """The in-server recorder launcher: archives start and stop recorders through it.
 
-It implements the archive layer's ``RecorderLauncher`` protocol (``start(archive)``,
-``stop(archive) -> RecordingOutcome``) and the rooms' ``RoomObserver`` hooks, so a recording
-follows its session: every stream already published when the archive starts, and every stream
-published later, is fed in (:class:`~archivist.recording.feed.StreamFeed`); a stream that goes
-away leaves the picture and the mix. The recorder is a subscriber like any other, inside this
-process; this class is the seam where it could move to a process of its own.
+It implements the archive layer's ``RecorderLauncher`` protocol (``start(archive, on_failure)``,
+``stop(archive) -> RecordingOutcome``, ``recover``) and the rooms' ``RoomObserver`` hooks, so a
+recording follows its session: every stream already published when the archive starts, and
+every stream published later, is fed in (:class:`~archivist.recording.feed.StreamFeed`); a
+stream that goes away leaves the picture and the mix. The launcher owns its recorders: it
+creates one :class:`~archivist.recording.recorder.ComposedRecorder` per archive and closes it
+(on stop, and every one left at shutdown). The recorder is a subscriber like any other, inside
+this process; this class is the seam where it could move to a process of its own.
 
 Files: ``<archives_dir>/<project key>/<archive id>.mp4``, written incrementally (fragmented
 MP4), so a killed server leaves a playable file for start-up recovery to finish.
@@ -14,13 +16,13 @@ MP4), so a killed server leaves a playable file for start-up recovery to finish.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archivist import logs
 from archivist.archives.model import Archive
-from archivist.archives.service import RecordingOutcome
+from archivist.archives.ports import FailureCallback, RecordingOutcome
+from archivist.lifecycle import Failures
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
 from archivist.recording.finalize import sha256_file
@@ -34,9 +36,6 @@ from archivist.rooms.room import Room
 from archivist.rooms.stream import Stream
 
 log = logs.get(__name__)
-
-FailureCallback = Callable[[str, BaseException], None]
-"""``(archive id, error)``: a recording failed while it ran (called on the event loop)."""
 
 
 def archive_path(archives_dir: Path, project_key: str, archive_id: str) -> Path:
@@ -75,7 +74,6 @@ class InServerLauncher:
         self._preset = preset
         self._active: dict[str, _Recording] = {}  # by archive id (a session may briefly have two:
         # one finishing its file while the next starts)
-        self.on_failure: FailureCallback | None = None
 
     def recordings(self, session_id: str) -> list[_Recording]:
         return [rec for rec in self._active.values() if rec.archive.session_id == session_id]
@@ -89,7 +87,7 @@ class InServerLauncher:
         return {aid: round(rec.recorder.behind_s, 2) for aid, rec in self._active.items() if rec.recorder.degraded}
 
     # ---- RecorderLauncher --------------------------------------------------------------------
-    async def start(self, archive: Archive) -> None:
+    async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
         if archive.id in self._active:
             raise RuntimeError(f"archive {archive.id} is already recording")
         path = archive_path(self._dir, archive.project_key, archive.id)
@@ -98,7 +96,7 @@ class InServerLauncher:
             path,
             recording_options(archive, self._preset),
             layout=BestFit(),
-            on_error=lambda exc: self._failed(archive.id, exc),
+            on_error=lambda exc: self._failed(archive.id, exc, on_failure),
             name=f"archive-{archive.id[:8]}",
         )
         rec = _Recording(archive, recorder)
@@ -143,7 +141,7 @@ class InServerLauncher:
         if outcome is None or outcome.duration <= 0:
             raise error
         log.warning("failed recording salvaged", archive=archive.id, duration=outcome.duration,
-                    size=outcome.size, error=repr(error.__cause__))
+                    size=outcome.size, cause=repr(error.__cause__))
         return replace(outcome, salvaged=True)
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
@@ -164,12 +162,17 @@ class InServerLauncher:
         )
 
     async def close(self) -> None:
-        """Shutdown: stop what still runs (the files stay complete and recoverable)."""
-        for rec in list(self._active.values()):
+        """Shutdown: close every recorder still running (their files stay complete and
+        recoverable); each one is closed whatever the others do, failures raised together."""
+        failures = Failures("closing the recorders")
+        recordings, self._active = list(self._active.values()), {}
+        for rec in recordings:
             for feed in rec.feeds.values():
-                feed.close()
-            await rec.recorder.close()
-        self._active.clear()
+                with failures.catch():
+                    feed.close()
+            with failures.catch():
+                await rec.recorder.close()
+        failures.raise_any()
 
     # ---- feeding -----------------------------------------------------------------------------
     def _attach(self, rec: _Recording, stream: Stream) -> None:
@@ -199,10 +202,9 @@ class InServerLauncher:
         if feed is not None:
             feed.request_keyframe()
 
-    def _failed(self, archive_id: str, exc: BaseException) -> None:
-        log.error("recording failed", archive=archive_id, error=repr(exc))
-        if self.on_failure is not None:
-            self.on_failure(archive_id, exc)
+    def _failed(self, archive_id: str, exc: BaseException, on_failure: FailureCallback) -> None:
+        log.error("recording failed", archive=archive_id, exc_info=exc)
+        on_failure(exc)
 
     # ---- RoomObserver (told, never awaited: attaching and detaching feeds is immediate) ------
     def stream_created(self, room: Room, stream: Stream) -> None:

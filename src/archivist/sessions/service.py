@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Protocol
 
 from archivist.clock import now_ms
 from archivist.errors import BadRequest, NotFound
 from archivist.sessions import ids
 from archivist.sessions.model import RESOLUTIONS, ArchiveMode, MediaMode, Session
-from archivist.store.sessions import SessionRepository
+
+
+class SessionRecords(Protocol):
+    """The persisted sessions (``store/sessions.py``)."""
+
+    async def add(self, session: Session) -> None: ...
+
+    async def get(self, session_id: str) -> Session | None: ...
 
 
 class SessionService:
-    def __init__(self, repo: SessionRepository) -> None:
+    def __init__(self, repo: SessionRecords) -> None:
         self._repo = repo
 
     async def create(

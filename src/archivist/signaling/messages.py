@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from archivist import json_input
-from archivist.errors import ArchivistError, BadRequest
+from archivist.errors import (
+    ArchivistError,
+    AuthFailed,
+    BadRequest,
+    ConcurrentChange,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unavailable,
+)
 from archivist.rooms.reasons import CloseReason
 
 Rid = str | int | float | None
@@ -279,9 +289,25 @@ def parse(text: str | bytes) -> Request:
     raise MalformedMessage(f"unknown message type {kind[:64]!r}", rid)
 
 
+ERROR_CODES: dict[type[ArchivistError], int] = {
+    BadRequest: 400,
+    AuthFailed: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    ConcurrentChange: 409,
+    PayloadTooLarge: 413,
+    Unavailable: 503,
+}
+"""Error frame codes (docs/protocol.md): HTTP numbers, so a client reads them as it reads REST."""
+
+
 def error_code_for(exc: ArchivistError) -> int:
-    """The code of the error frame a refused request gets (the HTTP status of the same error)."""
-    return exc.status
+    """The code of the error frame a refused request gets (its nearest mapped class; 500 if none)."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_CODES:
+            return ERROR_CODES[cls]
+    return 500
 
 
 def error_frame(rid: Rid, code: int, message: str) -> dict[str, Any]:

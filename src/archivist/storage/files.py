@@ -13,16 +13,20 @@
   retried in the background until it succeeds.
 
 Every step is recorded in ``archive_files`` first, so a restart resumes what was in flight.
+The archive's status follows through the :class:`FileSettlement` port the transfer worker passes
+to :meth:`ArchiveFiles.process` (the archive service): this module does not know the service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from archivist import logs
 from archivist.archives.model import Archive
+from archivist.archives.ports import RecordingOutcome
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
@@ -31,9 +35,6 @@ from archivist.storage.local import LocalStorage
 from archivist.storage.s3 import S3Settings, S3Storage
 from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState
 from archivist.store.storage_targets import LOCAL, S3, StorageTarget, StorageTargetRepository
-
-if TYPE_CHECKING:
-    from archivist.archives.service import ArchiveService, RecordingOutcome
 
 log = logs.get(__name__)
 
@@ -44,6 +45,15 @@ CONFIG_TARGET = "config"
 def object_key(prefix: str, archive: Archive) -> str:
     """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``."""
     return f"{prefix}{archive.project_key}/{archive.id}/archive.mp4"
+
+
+class FileSettlement(Protocol):
+    """How the storage reports that it is done with an archive's file (the archive service)."""
+
+    async def file_settled(
+        self, archive_id: str, status: ArchiveStatus, reason: Reason, **file: Any
+    ) -> Archive | None:
+        """Move the archive to ``status``; None when it moved on (deleted, expired) meanwhile."""
 
 
 def _backoff(base: float, cap: float, attempt: int) -> int:
@@ -58,18 +68,25 @@ class ArchiveFiles:
         settings: Settings,
         files: ArchiveFileRepository,
         targets: StorageTargetRepository,
-        archives: ArchiveService,
+        work_queued: asyncio.Event,
     ) -> None:
+        """``work_queued`` is set when an upload or a removal is queued (the transfer worker
+        waits on the same event)."""
         self._settings = settings
         self._files = files
         self._targets = targets
-        self._archives = archives
+        self._work_queued = work_queued
         self.local = LocalStorage(settings.archives_dir)
         self._remote: dict[str, S3Storage] = {}
-        self.cancel = threading.Event()
+        self._cancel = threading.Event()
         """Set on shutdown: in-flight uploads stop at their next chunk."""
-        self.wake: Any = lambda: None
-        """Called when new work is queued (the transfer worker sets it)."""
+
+    def wake(self) -> None:
+        self._work_queued.set()
+
+    def stop_transfers(self) -> None:
+        """Shutdown: in-flight uploads stop at their next chunk (they resume on the next start)."""
+        self._cancel.set()
 
     # ---- configuration ---------------------------------------------------------------------
     async def target_for(self, project_key: str) -> StorageTarget:
@@ -200,17 +217,17 @@ class ArchiveFiles:
         return None
 
     # ---- background work (the transfer worker calls this for each due row) -----------------
-    async def process(self, row: ArchiveFile) -> None:
+    async def process(self, row: ArchiveFile, archives: FileSettlement) -> None:
         try:
             if row.state in (FileState.UPLOADING, FileState.FALLBACK):
-                await self._upload(row)
+                await self._upload(row, archives)
             elif row.state is FileState.REMOVING:
                 await self._remove_now(row)
             elif row.state is FileState.UPLOADED and row.local_copy:
                 await self._drop_local_copy(row)
         except Exception as exc:
             # an unexpected error (database, bug): log it, and try again later instead of spinning
-            log.error("archive file work failed", archive=row.archive_id, state=row.state.value, error=repr(exc))
+            log.exception("archive file work failed", archive=row.archive_id, state=row.state.value)
             attempt = row.attempts + 1
             delay = _backoff(self._settings.upload_backoff, self._settings.upload_backoff_max, attempt)
             await self._files.change(
@@ -221,13 +238,13 @@ class ArchiveFiles:
     def _file_fields(self, row: ArchiveFile) -> dict[str, Any]:
         return {"duration": row.duration, "size": row.size, "storage_key": row.local_key, "sha256": row.sha256}
 
-    async def _upload(self, row: ArchiveFile) -> None:
+    async def _upload(self, row: ArchiveFile, archives: FileSettlement) -> None:
         s = self._settings
         path = self.local.path(row.local_key)
         if not path.is_file():
             log.error("archive file vanished before its upload", archive=row.archive_id)
             if row.state is FileState.UPLOADING:
-                await self._archives.settle_file(row.archive_id, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+                await archives.file_settled(row.archive_id, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
             await self._files.change(
                 row.archive_id, row.state, state=FileState.LOST, local_copy=False, lease_until=None,
                 last_error="local file missing",
@@ -237,9 +254,9 @@ class ArchiveFiles:
         attempt = row.attempts + 1
         try:
             store = await self.backend(row.target_id)
-            await store.put(row.object_key, path, sha256=row.sha256, cancel=self.cancel)
+            await store.put(row.object_key, path, sha256=row.sha256, cancel=self._cancel)
         except StorageError as exc:
-            if self.cancel.is_set():
+            if self._cancel.is_set():
                 await self._files.change(row.archive_id, row.state, lease_until=None)
                 return
             error = str(exc)
@@ -248,7 +265,7 @@ class ArchiveFiles:
                         fallback=fallback_due or row.state is FileState.FALLBACK)
             if fallback_due:
                 # the local copy becomes the download, said so by the reason; keep trying, slowly
-                await self._archives.settle_file(
+                await archives.file_settled(
                     row.archive_id, ArchiveStatus.AVAILABLE, Reason.UPLOAD_FAILED, **self._file_fields(row)
                 )
                 await self._files.change(
@@ -268,7 +285,7 @@ class ArchiveFiles:
             )
             return
         # the object is confirmed: the archive says uploaded, then the local copy goes
-        settled = await self._archives.settle_file(
+        settled = await archives.file_settled(
             row.archive_id, ArchiveStatus.UPLOADED, Reason(row.stop_reason), **self._file_fields(row)
         )
         if settled is None:  # deleted or expired while we uploaded: the new object must go too

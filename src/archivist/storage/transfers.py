@@ -9,9 +9,11 @@ resumes at once.
 
 from __future__ import annotations
 
+import asyncio
+
 from archivist.config import Settings
 from archivist.jobs import LeasedJobRunner
-from archivist.storage.files import ArchiveFiles
+from archivist.storage.files import ArchiveFiles, FileSettlement
 from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
 
 SHUTDOWN_GRACE = 5.0
@@ -22,13 +24,22 @@ class TransferWorker(LeasedJobRunner[ArchiveFile]):
     name = "archive-file-transfers"
 
     def __init__(
-        self, files: ArchiveFiles, repo: ArchiveFileRepository, settings: Settings, *, concurrency: int = 4
+        self,
+        files: ArchiveFiles,
+        repo: ArchiveFileRepository,
+        archives: FileSettlement,
+        settings: Settings,
+        *,
+        wake: asyncio.Event,
+        concurrency: int = 4,
     ) -> None:
-        super().__init__(concurrency, max(0.05, settings.storage_poll_interval), grace=SHUTDOWN_GRACE)
+        """``wake``: the event ``files`` sets when it queues work; ``archives`` hears the end
+        of each upload (``uploaded``, fallback ``available``, ``failed``)."""
+        super().__init__(concurrency, max(0.05, settings.storage_poll_interval), grace=SHUTDOWN_GRACE, wake=wake)
         self._files = files
         self._repo = repo
+        self._archives = archives
         self._lease_ms = int(settings.upload_lease * 1000)
-        files.wake = self.wake
 
     def key(self, job: ArchiveFile) -> str:
         return job.archive_id
@@ -40,11 +51,11 @@ class TransferWorker(LeasedJobRunner[ArchiveFile]):
         return await self._repo.claim(job, now, now + self._lease_ms)
 
     async def process(self, job: ArchiveFile) -> None:
-        await self._files.process(job)
+        await self._files.process(job, self._archives)
 
     async def release(self, keys: list[str]) -> None:
         await self._repo.release(keys)
 
     async def close(self) -> None:
-        self._files.cancel.set()
+        self._files.stop_transfers()
         await super().close()

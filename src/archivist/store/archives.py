@@ -1,4 +1,4 @@
-"""Archive rows."""
+"""Archive rows: the archive service's ``ArchiveRecords`` (``archives/ports.py``) on SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from archivist.archives.model import Archive
+from archivist.archives.ports import AlreadyRecording
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.store.schema import archives
 
-
-class AlreadyRecording(Exception):
-    """Another archive of this session (and tag) is started or paused."""
-
+__all__ = ["AlreadyRecording", "ArchiveRepository", "StatusHook"]
 
 def _to_row(a: Archive) -> dict[str, Any]:
     return {

@@ -1,4 +1,4 @@
-"""Session rows."""
+"""Session rows: the session service's ``SessionRecords`` on SQLAlchemy."""
 
 from __future__ import annotations
 

@@ -1,0 +1,80 @@
+"""What the archive service is given, as protocols: its records (the store implements them),
+the recorder launcher (``recording/launcher.py``), the file storage (``storage/files.py``) and
+the status listeners. ``app.py`` passes the implementations in; nothing here imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from archivist.archives.model import Archive
+from archivist.archives.status import ArchiveStatus, Reason
+
+StatusListener = Callable[[Archive], Awaitable[None]]
+"""Told of every committed status change (and of a new archive), in order."""
+
+FailureCallback = Callable[[BaseException], None]
+"""A recording failed while it ran (called on the event loop)."""
+
+
+class AlreadyRecording(Exception):
+    """Another archive of this session (and tag) is started or paused (the records refuse it)."""
+
+
+class ArchiveRecords(Protocol):
+    """The persisted archives (``store/archives.py``)."""
+
+    async def add(self, archive: Archive) -> None:
+        """Insert a new archive; :class:`AlreadyRecording` if the session already records."""
+
+    async def get(self, archive_id: str) -> Archive | None: ...
+
+    async def save_if_status(self, archive: Archive, expected: ArchiveStatus) -> bool:
+        """Write ``archive`` if the stored status is still ``expected`` (optimistic concurrency)."""
+
+    async def page(
+        self, project_key: str, offset: int, count: int, session_id: str | None = None
+    ) -> tuple[int, list[Archive]]: ...
+
+    async def running(self, session_id: str | None = None) -> list[Archive]: ...
+
+    async def with_status(self, status: ArchiveStatus) -> list[Archive]: ...
+
+
+@dataclass(frozen=True)
+class RecordingOutcome:
+    duration: int
+    size: int
+    storage_key: str | None
+    sha256: str | None
+    failed: bool = False
+    salvaged: bool = False
+    """The recorder failed mid-recording; the file holds what was recorded up to the failure."""
+
+
+class RecorderLauncher(Protocol):
+    """Starts and stops the worker that turns an archive's streams into a file."""
+
+    async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
+        """Record the session's streams, those there now and those published later; a failure
+        while it records is reported through ``on_failure``."""
+
+    async def stop(self, archive: Archive) -> RecordingOutcome: ...
+
+    async def recover(self, archive: Archive) -> RecordingOutcome | None:
+        """Finish the file a killed process left behind (None: nothing playable)."""
+
+
+class ArchiveFileStore(Protocol):
+    """Where finished files go (``storage/files.py``): the project's local disk or object storage."""
+
+    async def place(self, archive: Archive, outcome: RecordingOutcome, reason: Reason) -> bool:
+        """Take a finished file. True: final now (available); False: uploading (uploaded later)."""
+
+    async def remove(self, archive: Archive) -> None:
+        """Remove a deleted or expired archive's file everywhere (retried in the background)."""
+
+    async def placed(self, archive_id: str) -> bool:
+        """The storage already holds this archive's file (its upload may still be running)."""
