@@ -7,7 +7,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archivist.archives.status import ArchiveStatus, Reason
-from archivist.store.archive_files import ArchiveFileRepository, FileState
+from archivist.storage.file_states import FileState
+from archivist.store.archive_files import ArchiveFileRepository
 from tests.storage.harness import auth, fast_settings, finished_archive, running_app, wait_for
 
 

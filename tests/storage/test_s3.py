@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from archivist.archives.status import ArchiveStatus, Reason
-from archivist.store.archive_files import ArchiveFileRepository, FileState
+from archivist.storage.file_states import FileState
+from archivist.store.archive_files import ArchiveFileRepository
 from archivist.store.projects import ProjectRepository
 from archivist.store.storage_targets import S3, StorageTarget, StorageTargetRepository
 from tests.servers import free_port

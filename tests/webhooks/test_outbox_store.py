@@ -11,11 +11,13 @@ import pytest
 
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
-from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState
+from archivist.clock import now_ms
+from archivist.storage.file_states import FileState
+from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
 from archivist.store.archives import ArchiveRepository
 from archivist.store.callbacks import CallbackRepository
 from archivist.store.db import open_database
-from archivist.store.outbox import DELIVERED, PENDING, Attempt, OutboxRepository, now_ms
+from archivist.store.outbox import DELIVERED, PENDING, Attempt, OutboxRepository
 from archivist.store.projects import ProjectRepository
 from archivist.webhooks.outbox import Outbox
 from tests.servers import Postgres

@@ -7,6 +7,11 @@ encode, mux), ``latency`` seconds behind the wall clock on a fixed output clock.
 the worker stops the recording, is reported through ``on_error`` (called on the event loop) and
 is raised by :meth:`ComposedRecorder.stop`; it is never only logged.
 
+The recorder's state follows the table :data:`TRANSITIONS` and is only ever set on the event
+loop's thread: the worker thread reports (started, failed, done) through
+``call_soon_threadsafe``. ``close()`` follows the close idiom (idempotent, a second caller waits
+for the first).
+
 Do not push a frame that another consumer will encode: the recorder only reads frames, but a
 PyAV encoder elsewhere rewrites ``pts`` in place.
 """
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from archivist import logs
+from archivist.lifecycle import CloseOnce
 from archivist.media.timing import WindowMin
 from archivist.recording.decoder import TrackDecoder
 from archivist.recording.encoder import AudioSettings, VideoSettings
@@ -85,6 +91,19 @@ LATENCY_DECAY = 0.05
 CAUGHT_UP_S = 5.0
 """A degraded recorder counts as caught up after this long without skipping a picture."""
 
+State = Literal["new", "running", "stopping", "stopped", "failed", "closed"]
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    "new": frozenset({"running", "closed"}),
+    "running": frozenset({"stopping", "failed", "closed"}),
+    "stopping": frozenset({"stopped", "failed", "closed"}),
+    "stopped": frozenset({"closed"}),
+    "failed": frozenset({"closed"}),
+    "closed": frozenset(),
+}
+"""The recorder's state machine: ``running`` once its worker runs, ``stopping`` while the file
+is finished, ``stopped`` with a result, ``failed`` when the worker failed, ``closed`` at the end."""
+
 
 def lower_thread_priority(nice: int) -> None:
     """Make the calling thread yield the CPU to the rest of the process (Linux: threads have their
@@ -95,7 +114,7 @@ def lower_thread_priority(nice: int) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except (AttributeError, OSError) as exc:  # not Linux, or not permitted: run at normal priority
-        log.info("recorder thread priority unchanged", error=repr(exc))
+        log.info("recorder thread priority unchanged", reason=repr(exc))
 
 
 class _Inbox:
@@ -160,7 +179,8 @@ class ComposedRecorder:
         self._started: asyncio.Future[None] | None = None
         self._done: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
-        self._state: Literal["new", "running", "stopping", "stopped", "failed", "closed"] = "new"
+        self._state: State = "new"
+        self._closing = CloseOnce()
         self._result: RecordingResult | None = None
         self.t0: float | None = None
         self.stats: dict[str, Any] = {}
@@ -179,6 +199,14 @@ class ComposedRecorder:
     @property
     def state(self) -> str:
         return self._state
+
+    def _set_state(self, new: State) -> None:
+        """Move along :data:`TRANSITIONS` (event loop thread only)."""
+        if self._thread is not None:
+            assert threading.current_thread() is not self._thread, "recorder state set off the loop"
+        if new != self._state and new not in TRANSITIONS[self._state]:
+            raise RuntimeError(f"recorder cannot go from {self._state} to {new}")
+        self._state = new
 
     @property
     def error(self) -> BaseException | None:
@@ -234,16 +262,17 @@ class ComposedRecorder:
         self._started = self._loop.create_future()
         self._done = self._loop.create_future()
         self.t0 = self._now()
-        self._state = "running"
+        self._set_state("running")
         self._thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
         self._thread.start()
         try:
             await asyncio.shield(self._started)
         except BaseException:
-            self._state = "failed"
+            if self.state == "running":  # (the worker's report usually came first)
+                self._set_state("failed")
             await self._join()
             raise
-        log.info("recording_started", path=str(self.path), options=self.options.resolution)
+        log.info("recording started", path=str(self.path), options=self.options.resolution)
 
     async def stop(self) -> RecordingResult:
         """Stop now: the file lasts until this instant. Returns its true duration, size, hash."""
@@ -253,30 +282,33 @@ class ComposedRecorder:
             raise RuntimeError("recorder was never started")
         if self._state == "running":
             self._stop_at = self._now()
-            self._state = "stopping"
+            self._set_state("stopping")
             self._wake.set()
         await self._join()
         if self._error is not None:
-            self._state = "failed"
             raise RecordingError(f"recording {self.path.name} failed: {self._error!r}") from self._error
+        if self._state != "stopping":
+            raise RuntimeError(f"cannot stop a recorder in state {self._state}")
         started = time.monotonic()
         self._result = await asyncio.to_thread(finalize_file, self.path)
-        self._state = "stopped"
-        log.info("recording_stopped", path=str(self.path), duration=round(self._result.duration, 3),
+        self._set_state("stopped")
+        log.info("recording stopped", path=str(self.path), duration=round(self._result.duration, 3),
                  size=self._result.size, finalize_s=round(time.monotonic() - started, 3), stats=self.stats)
         return self._result
 
     async def close(self) -> None:
-        """Idempotent. A running recorder is stopped (the file stays playable), errors swallowed."""
-        if self._state in ("closed", "new"):
-            self._state = "closed"
-            return
+        """A running recorder is stopped (the file stays playable; its worker's failure, if any,
+        was reported through ``on_error``). Idempotent; a second caller waits for the first."""
+        await self._closing.run(self._close)
+
+    async def _close(self) -> None:
         if self._state == "running":
             self._stop_at = self._now()
             self._abort = True
             self._wake.set()
-        await self._join()
-        self._state = "closed"
+        if self._state != "new":
+            await self._join()
+        self._set_state("closed")
 
     async def _join(self) -> None:
         if self._done is not None:
@@ -302,11 +334,19 @@ class ComposedRecorder:
         loop.call_soon_threadsafe(settle)
 
     def _report_error(self, exc: BaseException) -> None:
+        """Worker thread: hand the failure to the event loop (which sets the state)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._worker_failed, exc)
+
+    def _worker_failed(self, exc: BaseException) -> None:
+        """Event loop: the worker failed."""
         self._error = exc
-        self._state = "failed"
-        log.error("recording_failed", path=str(self.path), error=repr(exc))
-        if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._on_error, exc)
+        if self._state in ("running", "stopping"):
+            self._set_state("failed")
+        log.error("recording failed", path=str(self.path), exc_info=exc)
+        if self._on_error is not None:
+            self._on_error(exc)
 
     def _drain(self, pipeline: RecordingPipeline) -> None:
         now = self._now()

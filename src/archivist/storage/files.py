@@ -31,9 +31,10 @@ from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.storage.base import Location, Storage, StorageError, download_name
+from archivist.storage.file_states import FileState, leading_to
 from archivist.storage.local import LocalStorage
 from archivist.storage.s3 import S3Settings, S3Storage
-from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState
+from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
 from archivist.store.storage_targets import LOCAL, S3, StorageTarget, StorageTargetRepository
 
 log = logs.get(__name__)
@@ -192,8 +193,8 @@ class ArchiveFiles:
             return
         now = now_ms()
         await self._files.change(  # leased to us: the worker leaves it alone while we try right now
-            archive.id, None, state=FileState.REMOVING, attempts=0, last_error=None, next_attempt_at=now,
-            lease_until=now + int(self._settings.upload_lease * 1000),
+            archive.id, leading_to(FileState.REMOVING), state=FileState.REMOVING, attempts=0, last_error=None,
+            next_attempt_at=now, lease_until=now + int(self._settings.upload_lease * 1000),
         )
         fresh = await self._files.get(archive.id)
         if fresh is not None and await self._remove_now(fresh):
@@ -291,7 +292,8 @@ class ArchiveFiles:
         if settled is None:  # deleted or expired while we uploaded: the new object must go too
             log.info("archive removed during its upload; removing the object", archive=row.archive_id)
             await self._files.change(
-                row.archive_id, None, state=FileState.REMOVING, next_attempt_at=now_ms(), lease_until=None
+                row.archive_id, leading_to(FileState.REMOVING), state=FileState.REMOVING,
+                next_attempt_at=now_ms(), lease_until=None,
             )
             self.wake()
             return

@@ -3,13 +3,13 @@
 One row per archive whose file was handed to the storage. The row outlives restarts: an upload
 or a removal that did not finish is picked up again from here, by any node, once the lease of
 the node that started it has lapsed. Every state change is conditional on the state read
-before it, so two workers (or a worker and a REST delete) never overwrite each other.
+before it, so two workers (or a worker and a REST delete) never overwrite each other, and every
+state change is one the file state machine allows (``storage/file_states.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -18,26 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from archivist.archives.status import ArchiveStatus
 from archivist.clock import now_ms
+from archivist.storage.file_states import PENDING, FileState, check_file_transition
 from archivist.store.schema import archive_files, archives
-
-
-class FileState(StrEnum):
-    STORED = "stored"
-    """Final on the local disk (local storage)."""
-    UPLOADING = "uploading"
-    """To be uploaded to object storage; the local copy is kept until the upload is confirmed."""
-    FALLBACK = "fallback"
-    """The upload kept failing: the local copy is served, and the upload is retried slowly."""
-    UPLOADED = "uploaded"
-    """In object storage (the local copy is removed right after the upload is confirmed)."""
-    REMOVING = "removing"
-    """Deleted or expired: the file is being removed everywhere."""
-    REMOVED = "removed"
-    LOST = "lost"
-    """The local file vanished before it was uploaded."""
-
-
-PENDING = (FileState.UPLOADING, FileState.FALLBACK, FileState.REMOVING)
 
 
 @dataclass(frozen=True)
@@ -131,13 +113,20 @@ class ArchiveFileRepository:
         return bool(result.rowcount)
 
     async def change(self, archive_id: str, expected: FileState | tuple[FileState, ...] | None, **values: Any) -> bool:
-        """Update the row if its state is still ``expected`` (any state when None)."""
-        if isinstance(values.get("state"), FileState):
-            values["state"] = values["state"].value
+        """Update the row if its state is still ``expected`` (any state when None, for updates
+        that keep the state). A new ``state`` must be a legal transition from each expected one."""
+        wanted = (expected,) if isinstance(expected, FileState) else expected
+        new = values.get("state")
+        if new is not None:
+            if wanted is None:
+                raise ValueError("a state change names the states it leaves")
+            for old in wanted:
+                if old is not new:
+                    check_file_transition(old, FileState(new))
+            values["state"] = FileState(new).value
         values.setdefault("updated_at", now_ms())
         cond = archive_files.c.archive_id == archive_id
-        if expected is not None:
-            wanted = (expected,) if isinstance(expected, FileState) else expected
+        if wanted is not None:
             cond = and_(cond, archive_files.c.state.in_([s.value for s in wanted]))
         async with self._engine.begin() as conn:
             result = await conn.execute(update(archive_files).where(cond).values(**values))
