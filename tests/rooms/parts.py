@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archivist.auth.tokens import ClientToken, Role
-from archivist.media.peers import CodecInfo, PacketSink, SenderReport
+from archivist.media.peers import CodecInfo, PacketSink
+from archivist.media.timing import TrackTiming
 from archivist.rooms.connection import Connection
 from archivist.rooms.media import PublisherMedia, StateCallback
 from archivist.rooms.reasons import CloseReason
@@ -72,7 +73,7 @@ class LoopbackPublisher(LoopbackHandle):
         self.flowing = asyncio.Event()
         self.keyframe_requests = 0
         self.sinks: dict[str, list[PacketSink]] = {"audio": [], "video": []}
-        self.sender_reports: Mapping[str, SenderReport] = {}
+        self.timing: Mapping[str, TrackTiming] = {}
 
     @property
     def codecs(self) -> Mapping[str, CodecInfo]:
@@ -97,9 +98,6 @@ class LoopbackPublisher(LoopbackHandle):
     def add_packet_sink(self, kind: str, sink: PacketSink) -> Callable[[], None]:
         self.sinks[kind].append(sink)
         return lambda: self.sinks[kind].remove(sink)
-
-    def arrival_of(self, kind: str, pts: int) -> float | None:
-        return None
 
 
 class LoopbackSubscriber(LoopbackHandle):
