@@ -149,7 +149,7 @@ class AudioMixer:
         key = (str(frame.format.name), str(frame.layout.name), int(frame.sample_rate))
         if track.resampler is None or track.resampler_key != key:
             if track.resampler is not None:
-                log.info("audio_format_changed", stream_id=track.stream_id, format=key)
+                log.info("audio format changed", stream_id=track.stream_id, format=key)
             track.resampler = av.AudioResampler(format="fltp", layout=LAYOUT, rate=SAMPLE_RATE)
             track.resampler_key = key
         chunks = [f.to_ndarray() for f in track.resampler.resample(frame)]

@@ -62,7 +62,7 @@ class FragmentedMp4Writer:
             self._container.close()
             raise
         log.info(
-            "mp4_opened",
+            "mp4 opened",
             path=str(path),
             video=None if video is None else f"{video.width}x{video.height}@{video.fps}",
             preset=None if video is None else video.effective_preset,
@@ -129,7 +129,7 @@ class FragmentedMp4Writer:
                 self._mux_audio(self._audio.encode(None))
         finally:
             self._container.close()
-        log.info("mp4_closed", path=str(self.path), video_frames=self.video_frames,
+        log.info("mp4 closed", path=str(self.path), video_frames=self.video_frames,
                  audio_samples=self.audio_samples)
 
     def abort(self) -> None:
@@ -139,5 +139,5 @@ class FragmentedMp4Writer:
         self._closed = True
         try:
             self._container.close()
-        except Exception as exc:  # the file is recoverable anyway
-            log.warning("mp4_abort_close_failed", path=str(self.path), error=repr(exc))
+        except Exception:  # the file is recoverable anyway
+            log.warning("mp4 close after a failure failed", path=str(self.path), exc_info=True)

@@ -82,7 +82,7 @@ class RecordingPipeline:
             self.compositor.add_source(stream_id, joined_at=t)
         if has_audio and self.mixer is not None:
             self.mixer.add_source(stream_id)
-        log.info("stream_added", stream_id=stream_id, has_audio=has_audio, has_video=has_video)
+        log.info("stream added to the recording", stream_id=stream_id, has_audio=has_audio, has_video=has_video)
 
     def remove_stream(self, stream_id: str, t: float) -> None:
         """The stream leaves the picture and the mix at instant ``t``."""
@@ -96,7 +96,7 @@ class RecordingPipeline:
             self.compositor.remove_source(stream_id)
         if self.mixer is not None:
             self.mixer.remove_source(stream_id)
-        log.info("stream_removed", stream_id=stream_id)
+        log.info("stream removed from the recording", stream_id=stream_id)
 
     def _leave(self, until: float, video: bool) -> None:
         """Streams removed at or before ``until`` leave the picture (``video``) or the mix; a

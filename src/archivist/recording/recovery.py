@@ -252,6 +252,6 @@ def recover_file(path: Path) -> RecoveryResult:
         has_video=info.track("vide") is not None,
         has_audio=info.track("soun") is not None,
     )
-    log.info("mp4_recovered", path=str(path), duration=round(result.duration, 3), size=result.size,
+    log.info("mp4 recovered", path=str(path), duration=round(result.duration, 3), size=result.size,
              truncated_bytes=truncated, fragments=info.fragments)
     return result

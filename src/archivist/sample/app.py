@@ -176,7 +176,7 @@ def create_sample_app(config: SampleConfig | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("sample app error", path=request.url.path, error=repr(exc))
+        log.error("sample app error", path=request.url.path, exc_info=exc)
         return error_page(request, 500, "The sample app hit an unexpected error; the server log has the details.")
 
     # ---- pages ----------------------------------------------------------------------------

@@ -165,7 +165,7 @@ class Backend:
         if isinstance(exc, (requests.RequestException, ValueError)):
             log.warning("cannot reach the Archivist server", call=what, api_url=api_url, error=type(exc).__name__)
             return BackendError(502, f"cannot reach the Archivist server at {api_url}")
-        log.error("sample app call failed", call=what, error=repr(exc))
+        log.error("sample app call failed", call=what, exc_info=exc)
         return BackendError(502, "the call to the Archivist server failed unexpectedly")
 
     # ---- the session and tokens -----------------------------------------------------------

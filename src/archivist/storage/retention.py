@@ -45,8 +45,8 @@ class RetentionSweeper:
         while True:
             try:
                 await self.sweep()
-            except Exception as exc:
-                log.error("retention sweep failed", error=repr(exc))
+            except Exception:
+                log.exception("retention sweep failed")
             await asyncio.sleep(max(0.05, self._settings.sweep_interval))
 
     async def sweep(self) -> int:
