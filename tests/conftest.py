@@ -28,6 +28,15 @@ def postgres() -> Iterator[Postgres]:
     pg.stop()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh SQLite file, then the test run's PostgreSQL: a store test runs on both."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'archivist.db'}"
+    pg: Postgres = request.getfixturevalue("postgres")
+    return pg.url
+
+
 @pytest.fixture
 def tmp(tmp_path: Path) -> Path:
     return tmp_path

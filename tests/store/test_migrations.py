@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect
 
 from archivist.archives.model import Archive
@@ -19,7 +17,6 @@ from archivist.store.migrations import MIGRATIONS, migrate
 from archivist.store.projects import ProjectRepository
 from archivist.store.schema import metadata
 from archivist.store.sessions import SessionRepository
-from tests.servers import Postgres
 
 
 def _archive(project_key: str, session_id: str, status: ArchiveStatus = ArchiveStatus.STARTED) -> Archive:
@@ -72,10 +69,5 @@ async def _exercise(url: str) -> None:
         await engine.dispose()
 
 
-async def test_sqlite(tmp_path: Path) -> None:
-    await _exercise(f"sqlite+aiosqlite:///{tmp_path / 'db' / 'archivist.db'}")
-
-
-@pytest.mark.postgres
-async def test_postgresql(postgres: Postgres) -> None:
-    await _exercise(postgres.url)
+async def test_migrated_schema_and_repositories(database_url: str) -> None:
+    await _exercise(database_url)

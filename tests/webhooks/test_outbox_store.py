@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
-
-import pytest
 
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
@@ -20,7 +17,6 @@ from archivist.store.db import open_database
 from archivist.store.outbox import DELIVERED, PENDING, Attempt, OutboxRepository
 from archivist.store.projects import ProjectRepository
 from archivist.webhooks.outbox import Outbox
-from tests.servers import Postgres
 
 
 def _archive(project_key: str) -> Archive:
@@ -93,10 +89,5 @@ async def _exercise(url: str) -> None:
         await engine.dispose()
 
 
-async def test_sqlite(tmp_path: Path) -> None:
-    await _exercise(f"sqlite+aiosqlite:///{tmp_path / 'archivist.db'}")
-
-
-@pytest.mark.postgres
-async def test_postgresql(postgres: Postgres) -> None:
-    await _exercise(postgres.url)
+async def test_outbox_and_file_rows(database_url: str) -> None:
+    await _exercise(database_url)
