@@ -1,0 +1,322 @@
+"""The archive service and the supervisor in process: real SQLite (migrated, the server's own
+repositories and status-callback hook), real rooms (tests/rooms/parts.py media), a clock the
+test moves instead of sleeping, and a small real recorder launcher that writes one file per
+archive. Starts and stops, the maximum duration and the rollover, a failed recorder, the last
+client leaving, shutdown, and the bounded retry of a concurrent change."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from archivist.archives.model import Archive
+from archivist.archives.options import StartOptions, auto_archive_options, parse_start
+from archivist.archives.ports import FailureCallback, RecordingOutcome
+from archivist.archives.service import SETTLE_ATTEMPTS, ArchiveService
+from archivist.archives.status import ArchiveStatus, Reason
+from archivist.archives.supervisor import ArchiveSupervisor
+from archivist.errors import BadRequest, ConcurrentChange, Conflict
+from archivist.rooms.connection import Connection
+from archivist.rooms.host import RoomHost
+from archivist.rooms.reasons import CloseReason
+from archivist.rooms.registry import Rooms
+from archivist.sessions.model import Session
+from archivist.sessions.service import SessionService
+from archivist.store.archives import ArchiveRepository
+from archivist.store.db import open_database
+from archivist.store.outbox import OutboxRepository
+from archivist.store.projects import ProjectRepository
+from archivist.store.schema import archives as archives_table
+from archivist.store.sessions import SessionRepository
+from archivist.webhooks.outbox import Outbox
+from tests.clock import ManualClock
+from tests.rooms.parts import LoopbackMedia, RecordingSink, token
+
+MAX_S = 60.0
+
+
+class FileLauncher:
+    """A ``RecorderLauncher`` that records no media: ``stop`` writes one small real file where
+    the server's recorder would, and reports its true size and hash."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.running: dict[str, FailureCallback] = {}
+        self.stop_gate: asyncio.Event | None = None
+        self.stopped: list[str] = []
+
+    def path(self, archive: Archive) -> Path:
+        return self.directory / archive.project_key / f"{archive.id}.mp4"
+
+    async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
+        if archive.id in self.running:
+            raise RuntimeError(f"archive {archive.id} is already recording")
+        self.running[archive.id] = on_failure
+
+    async def stop(self, archive: Archive) -> RecordingOutcome:
+        if self.running.pop(archive.id, None) is None:
+            raise RuntimeError(f"archive {archive.id} has no running recorder")
+        if self.stop_gate is not None:
+            await self.stop_gate.wait()
+        self.stopped.append(archive.id)
+        path = self.path(archive)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\x00\x00\x00\x18ftypisom" + archive.id.encode())
+        return self._outcome(archive, path, archive.duration)
+
+    async def recover(self, archive: Archive) -> RecordingOutcome | None:
+        path = self.path(archive)
+        return self._outcome(archive, path, 7) if path.exists() else None
+
+    def _outcome(self, archive: Archive, path: Path, duration: int) -> RecordingOutcome:
+        data = path.read_bytes()
+        key = f"{archive.project_key}/{archive.id}.mp4"
+        digest = hashlib.sha256(data).hexdigest()
+        return RecordingOutcome(duration=duration, size=len(data), storage_key=key, sha256=digest)
+
+    def fail(self, archive_id: str) -> None:
+        self.running[archive_id](RuntimeError("encoder died"))
+
+
+@dataclass
+class World:
+    engine: AsyncEngine
+    project_key: str
+    sessions: SessionService
+    records: ArchiveRepository
+    rooms: Rooms
+    host: RoomHost
+    launcher: FileLauncher
+    clock: ManualClock
+    archives: ArchiveService
+    supervisor: ArchiveSupervisor
+    statuses: list[tuple[str, str]]
+
+    async def session(self, archive_mode: str = "manual") -> Session:
+        return await self.sessions.create(self.project_key, p2p_preference="disabled", archive_mode=archive_mode)
+
+    async def join(self, session: Session, name: str) -> tuple[Connection, RecordingSink]:
+        sink = RecordingSink(name)
+        conn = await self.host.join(self.project_key, session.id, False, token(session.id, name), sink)
+        return conn, sink
+
+    async def start(self, session: Session, **body: Any) -> Archive:
+        return await self.archives.start(self.project_key, parse_start({"sessionId": session.id, **body}))
+
+    async def status(self, archive_id: str) -> ArchiveStatus:
+        found = await self.archives.find(archive_id)
+        assert found is not None
+        return found.status
+
+    async def wait_status(self, archive_id: str, status: ArchiveStatus) -> Archive:
+        async def reached() -> bool:
+            return await self.status(archive_id) is status
+
+        await _until(reached)
+        found = await self.archives.find(archive_id)
+        assert found is not None
+        return found
+
+
+async def _until(check: Any, timeout: float = 2.0) -> None:
+    async def wait() -> None:
+        while True:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    engine = await open_database(f"sqlite+aiosqlite:///{tmp_path / 'archivist.db'}")
+    project = await ProjectRepository(engine).create("test")
+    sessions = SessionService(SessionRepository(engine))
+    records = ArchiveRepository(engine, [Outbox("http://127.0.0.1:9/hook").enqueue])
+    rooms, launcher, clock = Rooms(), FileLauncher(tmp_path / "archives"), ManualClock()
+    statuses: list[tuple[str, str]] = []
+
+    async def heard(archive: Archive) -> None:
+        statuses.append((archive.id, archive.status.value))
+
+    archives = ArchiveService(records, sessions, rooms, launcher=launcher, files=None, listeners=[heard],
+                              max_duration_s=MAX_S, clock=clock)
+    supervisor = ArchiveSupervisor(archives)
+    host = RoomHost(rooms, LoopbackMedia(), observers=(supervisor,), media_timeout=1.0)
+    yield World(engine, project.api_key, sessions, records, rooms, host, launcher, clock, archives, supervisor,
+                statuses)
+    await host.close()
+    await supervisor.close()
+    await archives.close()
+    await engine.dispose()
+
+
+async def test_start_and_stop_tell_the_clients_and_the_listeners(world: World) -> None:
+    session = await world.session()
+    _, alice = await world.join(session, "alice")
+    started = await world.start(session, name="demo")
+    assert started.status is ArchiveStatus.STARTED and started.id in world.launcher.running
+    assert alice.events[-1] == {"type": "archiveStarted", "id": started.id, "archiveId": started.id, "name": "demo"}
+    with pytest.raises(Conflict, match="already being recorded"):
+        await world.start(session)
+    world.clock.advance(12.4)
+    stopped = await world.archives.stop(world.project_key, started.id)
+    assert stopped.status is ArchiveStatus.STOPPED and stopped.duration == 12
+    assert alice.events[-1]["type"] == "archiveStopped"
+    done = await world.archives.find(started.id)
+    assert done is not None and done.status is ArchiveStatus.AVAILABLE and done.reason is Reason.USER_INITIATED
+    assert done.size == world.launcher.path(done).stat().st_size and done.duration == 12
+    assert world.statuses == [(started.id, s) for s in ("started", "stopped", "available")]
+    # the same changes wrote their status-callback events in their transactions
+    deliveries = await OutboxRepository(world.engine).listing(archive_id=started.id)
+    assert sorted(d.archive_status for d in deliveries) == ["available", "started", "stopped"]
+    with pytest.raises(Conflict, match="not being recorded"):
+        await world.archives.stop(world.project_key, started.id)
+
+
+async def test_start_refuses_what_the_spec_refuses(world: World) -> None:
+    session = await world.session()
+    with pytest.raises(BadRequest, match="no clients"):
+        await world.start(session)
+    relayed = await world.sessions.create(world.project_key, p2p_preference="enabled")
+    with pytest.raises(Conflict, match="relayed"):
+        await world.start(relayed)
+    assert world.launcher.running == {}
+
+
+async def test_an_archive_stops_at_the_maximum_duration(world: World) -> None:
+    session = await world.session()
+    _, alice = await world.join(session, "alice")
+    archive = await world.start(session)
+    await _until(lambda: world.clock.sleepers == 1)
+    world.clock.advance(MAX_S - 1)
+    await asyncio.sleep(0.01)
+    assert await world.status(archive.id) is ArchiveStatus.STARTED
+    world.clock.advance(1)
+    done = await world.wait_status(archive.id, ArchiveStatus.AVAILABLE)
+    assert done.reason is Reason.MAX_DURATION and done.duration == MAX_S and world.launcher.stopped == [archive.id]
+    await _until(lambda: alice.types()[-1] == "archiveStopped")
+    assert world.clock.sleepers == 0
+
+
+async def test_an_auto_archive_starts_with_a_stream_and_rolls_over(world: World) -> None:
+    session = await world.session(archive_mode="always")
+    alice, sink = await world.join(session, "alice")
+    await alice.publish("offer", name="cam")
+    await _until(lambda: len(world.launcher.running) == 1)
+    [first] = world.launcher.running
+    await _until(lambda: world.clock.sleepers == 1)
+    world.clock.advance(MAX_S)
+    await _until(lambda: len(world.launcher.running) == 1 and first not in world.launcher.running)
+    [second] = world.launcher.running
+    assert await world.status(first) is ArchiveStatus.AVAILABLE
+    types = [(e["type"], e.get("id")) for e in sink.events if e["type"].startswith("archive")]
+    assert types == [("archiveStarted", first), ("archiveStopped", first), ("archiveStarted", second)]
+    # the last client leaving stops the second one
+    await alice.close(CloseReason.CLIENT_DISCONNECTED)
+    await world.supervisor.close()
+    second_done = await world.archives.find(second)
+    assert second_done is not None and second_done.status is ArchiveStatus.AVAILABLE
+    assert second_done.reason is Reason.SESSION_ENDED
+
+
+async def test_the_last_client_leaving_does_not_wait_for_the_file(world: World) -> None:
+    session = await world.session()
+    alice, _ = await world.join(session, "alice")
+    archive = await world.start(session)
+    world.launcher.stop_gate = gate = asyncio.Event()
+    await asyncio.wait_for(alice.close(CloseReason.CLIENT_DISCONNECTED), 1.0)  # returns at once
+    assert world.rooms.get(session.id) is None
+    await world.wait_status(archive.id, ArchiveStatus.STOPPED)  # its file is still being finished
+    closing = asyncio.create_task(world.supervisor.close())  # shutdown waits for that work
+    await asyncio.sleep(0.02)
+    assert not closing.done()
+    gate.set()
+    await closing
+    done = await world.archives.find(archive.id)
+    assert done is not None and done.status is ArchiveStatus.AVAILABLE and done.reason is Reason.SESSION_ENDED
+
+
+async def test_a_failed_recorder_stops_its_archive(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    archive = await world.start(session)
+    world.launcher.fail(archive.id)
+    done = await world.wait_status(archive.id, ArchiveStatus.AVAILABLE)
+    assert done.reason is Reason.FAILURE and world.launcher.stopped == [archive.id]
+
+
+async def test_shutdown_stops_what_still_records(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    archive = await world.start(session)
+    await _until(lambda: world.clock.sleepers == 1)
+    await world.archives.close()
+    done = await world.archives.find(archive.id)
+    assert done is not None and done.status is ArchiveStatus.AVAILABLE and done.reason is Reason.SESSION_ENDED
+    assert world.clock.sleepers == 0  # its timer ended
+    assert await world.archives.auto_start(session.id) is None  # nothing starts once closing
+
+
+async def test_recovery_finishes_what_a_killed_process_left(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    kept = await world.start(session)
+    world.launcher.path(kept).parent.mkdir(parents=True, exist_ok=True)
+    world.launcher.path(kept).write_bytes(b"what the killed recorder wrote")
+    other = await world.session()
+    await world.join(other, "bob")
+    lost = await world.start(other)
+    await world.archives.recover()  # as a fresh process would on these rows
+    recovered, failed = await world.archives.find(kept.id), await world.archives.find(lost.id)
+    assert recovered is not None and recovered.status is ArchiveStatus.AVAILABLE
+    assert recovered.reason is Reason.RECOVERED and recovered.duration == 7
+    assert failed is not None and failed.status is ArchiveStatus.FAILED
+
+
+async def test_a_file_settles_after_a_few_concurrent_changes_at_most(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    archive = await world.start(session)
+    stopped = archive.evolve(status=ArchiveStatus.STOPPED, reason=Reason.USER_INITIATED)
+    assert await world.records.save_if_status(stopped, ArchiveStatus.STARTED)
+    writes = 0
+
+    class Racing(ArchiveRepository):
+        async def save_if_status(self, archive: Archive, expected: ArchiveStatus) -> bool:
+            nonlocal writes
+            writes += 1  # another node changes the row between our read and our write
+            status = ArchiveStatus.AVAILABLE if writes % 2 else ArchiveStatus.STOPPED
+            async with world.engine.begin() as conn:
+                await conn.execute(update(archives_table).where(archives_table.c.id == archive.id)
+                                   .values(status=status.value))
+            return await super().save_if_status(archive, expected)
+
+    racing = ArchiveService(Racing(world.engine), world.sessions, world.rooms, launcher=None, files=None,
+                            max_duration_s=MAX_S, clock=world.clock)
+    with pytest.raises(ConcurrentChange):
+        await racing.file_settled(archive.id, ArchiveStatus.UPLOADED, Reason.USER_INITIATED)
+    assert writes == SETTLE_ATTEMPTS
+    # without the race it settles at once
+    settled = await world.archives.file_settled(archive.id, ArchiveStatus.UPLOADED, Reason.USER_INITIATED)
+    assert settled is not None and settled.status is ArchiveStatus.UPLOADED
+
+
+async def test_start_options_of_an_auto_archive(world: World) -> None:
+    session = await world.sessions.create(world.project_key, p2p_preference="disabled", archive_mode="always",
+                                          archive_name="daily", archive_resolution="1280x720")
+    options = auto_archive_options(session)
+    assert isinstance(options, StartOptions)
+    assert (options.name, options.resolution, options.output_mode) == ("daily", "1280x720", "composed")
