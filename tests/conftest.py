@@ -10,8 +10,16 @@ from tests.servers import Postgres, Server, make_server, start_postgres
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = make_server(tmp_path_factory.mktemp("server"))
+def server_env() -> dict[str, str]:
+    """Extra environment of the module's ``server`` (a module overrides this fixture to set
+    its options, e.g. a short maximum archive duration)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]) -> Iterator[Server]:
+    """A real ``archivist serve`` process for the test module, with the module's ``server_env``."""
+    srv = make_server(tmp_path_factory.mktemp("server"), extra_env=server_env)
     yield srv
     srv.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -99,6 +101,31 @@ class Server:
 
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+    def archive_file(self, archive_id: str) -> Path:
+        """Where the server's recorder writes an archive of the test project."""
+        return self.data_dir / "archives" / self.project.api_key / f"{archive_id}.mp4"
+
+    def archive_json(self, archive_id: str) -> dict[str, Any]:
+        """The archive as today's API shows it (the SDK's Archive object drops ``reason``)."""
+        key, secret = self.project.api_key, self.project.api_secret
+        r = httpx.get(f"{self.url}/v2/project/{key}/archive/{archive_id}",
+                      headers={"X-TB-PARTNER-AUTH": f"{key}:{secret}"})
+        r.raise_for_status()
+        body: dict[str, Any] = r.json()
+        return body
+
+
+async def wait_status(ot: Any, archive_id: str, statuses: tuple[str, ...], timeout: float = 10) -> Any:
+    """Poll an archive through the SDK (``ot``, an ``opentok.Client``) until it has one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        archive = await asyncio.to_thread(ot.get_archive, archive_id)
+        if archive.status in statuses:
+            return archive
+        if time.monotonic() > deadline:
+            raise AssertionError(f"archive {archive_id} still {archive.status} after {timeout} s")
+        await asyncio.sleep(0.05)
 
 
 def make_server(tmp: Path, database_url: str = "", extra_env: dict[str, str] | None = None) -> Server:

@@ -1,16 +1,14 @@
 """Browser end-to-end fixtures: one Archivist server and one headless Chromium for the whole run.
 
 Pages come from a tiny local HTTP server on ``localhost`` (a secure context, so getUserMedia
-works); they load ``archivist.js`` from the Archivist server's ``/static/archivist.js`` when it
-serves it (then the library derives its signaling URL from its own script URL), else straight
-from ``src/archivist/web/static`` with an explicit signaling URL. WebRTC media still flows over
-the machine's interface address: Chromium and aiortc both skip loopback candidates.
+works); they load ``archivist.js`` from the Archivist server's ``/static/archivist.js`` (the
+library derives its signaling URL from its own script URL). WebRTC media still flows over the
+machine's interface address: Chromium and aiortc both skip loopback candidates.
 """
 
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import shutil
 import threading
@@ -21,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from opentok import Client as OpenTokClient
 from opentok import MediaModes, Roles
@@ -29,8 +26,6 @@ from opentok import MediaModes, Roles
 from tests.servers import Server, make_server
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-LIB = ROOT / "src" / "archivist" / "web" / "static" / "archivist.js"
 CHROMIUM = os.environ.get("ARCHIVIST_E2E_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.browser
@@ -45,9 +40,6 @@ pytestmark = pytest.mark.browser
 class E2EServer:
     server: Server
     local_url: str  # http://localhost:<port>: what the pages talk to
-    signaling_url: str  # ws://localhost:<port>/v2/signaling
-    serves_lib: bool  # GET /static/archivist.js answers 200
-    signaling_ready: bool
     ot: OpenTokClient
 
     @property
@@ -62,39 +54,18 @@ class E2EServer:
         return str(self.ot.generate_token(session_id, role=roles[role], data=data or None))
 
 
-def _signaling_handshake(ws_url: str) -> bool:
-    """True when /v2/signaling accepts a WebSocket upgrade (the server side is wired)."""
-    try:
-        from websockets.sync.client import connect
-    except ImportError:  # pragma: no cover
-        return False
-    try:
-        with connect(ws_url, open_timeout=3, close_timeout=1):
-            return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(scope="session")
 def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
     srv = make_server(tmp_path_factory.mktemp("e2e-server"))
     port = urllib.parse.urlsplit(srv.url).port
-    local = f"http://localhost:{port}"
-    try:
-        serves_lib = httpx.get(local + "/static/archivist.js", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        serves_lib = False
-    signaling_url = f"ws://localhost:{port}/v2/signaling"
     ot = OpenTokClient(srv.project.api_key, srv.project.api_secret, api_url=srv.url, timeout=20)
-    yield E2EServer(srv, local, signaling_url, serves_lib, _signaling_handshake(signaling_url), ot)
+    yield E2EServer(srv, f"http://localhost:{port}", ot)
     srv.stop()
 
 
 @pytest.fixture
 def live(e2e_server: E2EServer) -> E2EServer:
-    """The server, for tests that need signaling + media (skipped with a reason until it exists)."""
-    if not e2e_server.signaling_ready:
-        pytest.skip("the server does not accept WebSocket upgrades at /v2/signaling yet")
+    """The server, for tests that need signaling + media."""
     return e2e_server
 
 
@@ -103,13 +74,12 @@ def live(e2e_server: E2EServer) -> E2EServer:
 # --------------------------------------------------------------------------------------------
 
 
-def _harness_html(lib_src: str, signaling_url: str | None) -> bytes:
+def _harness_html(lib_src: str) -> bytes:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>archivist.js e2e</title></head>
 <body>
 <div id="target"></div>
 <script src="{lib_src}"></script>
-<script>window.SIGNALING_URL = {json.dumps(signaling_url)};</script>
 <script src="/harness.js"></script>
 </body></html>""".encode()
 
@@ -133,9 +103,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         cfg = self.config
         if path == "/harness.html":
-            self._send(_harness_html(cfg["lib_src"], cfg["signaling_url"]), "text/html; charset=utf-8")
-        elif path == "/archivist.js":
-            self._send(LIB.read_bytes(), "text/javascript; charset=utf-8")
+            self._send(_harness_html(cfg["lib_src"]), "text/html; charset=utf-8")
         elif path == "/harness.js":
             self._send((HERE / "pages" / "harness.js").read_bytes(), "text/javascript; charset=utf-8")
         else:
@@ -145,26 +113,17 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
 @dataclass
 class Pages:
     url: str  # http://localhost:<port>/harness.html
-    lib_from_server: bool
-    signaling_url: str | None  # None: the library derives it from its script URL
 
 
 @pytest.fixture(scope="session")
 def pages(e2e_server: E2EServer) -> Iterator[Pages]:
     handler = type("Handler", (_PageHandler,), {})
-    if e2e_server.serves_lib:
-        handler.config = {"lib_src": e2e_server.local_url + "/static/archivist.js", "signaling_url": None}
-    else:
-        handler.config = {"lib_src": "/archivist.js", "signaling_url": e2e_server.signaling_url}
+    handler.config = {"lib_src": e2e_server.local_url + "/static/archivist.js"}
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield Pages(
-        url=f"http://localhost:{httpd.server_address[1]}/harness.html",
-        lib_from_server=e2e_server.serves_lib,
-        signaling_url=handler.config["signaling_url"],
-    )
+    yield Pages(url=f"http://localhost:{httpd.server_address[1]}/harness.html")
     httpd.shutdown()
     httpd.server_close()
 
@@ -213,9 +172,7 @@ class Page:
         return self.page.wait_for_function(expression, arg=arg, timeout=timeout * 1000, polling=100).json_value()
 
     def connect(self, api_key: str, session_id: str, token: str) -> dict[str, Any]:
-        return dict(
-            self.eval("([k, s, t, u]) => T.connect(k, s, t, u)", [api_key, session_id, token, self.pages.signaling_url])
-        )
+        return dict(self.eval("([k, s, t]) => T.connect(k, s, t)", [api_key, session_id, token]))
 
     def publish(self, props: dict[str, Any] | None = None) -> dict[str, Any]:
         return dict(self.eval("(p) => T.publish(p)", props or {}))
@@ -271,3 +228,19 @@ def wait_until(fn: Any, timeout: float = 10, interval: float = 0.1) -> Any:
             return last
         time.sleep(interval)
     return last
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def joined(
+    live: E2EServer, open_page: Any, session_id: str, name: str, role: str = "publisher", auto_subscribe: bool = True
+) -> tuple[Page, dict[str, Any]]:
+    page = open_page()
+    if not auto_subscribe:
+        page.eval("() => { T.autoSubscribe = false; }")
+    info = page.connect(live.api_key, session_id, live.token(session_id, role, data=f"name={name}"))
+    assert "error" not in info, info
+    return page, info

@@ -4,22 +4,15 @@ the right duration, and a flash-and-beep publisher (canvas + WebAudio) stays in 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import E2EServer, wait_until
-from tests.e2e.test_session import joined
+from tests.e2e.conftest import E2EServer, joined, wait_until
 from tests.recording.media import av_offsets, read_output
 
 pytestmark = pytest.mark.browser
-
-
-def archive_file(live: E2EServer, archive_id: str) -> Path:
-    server = live.server
-    return server.data_dir / "archives" / server.project.api_key / f"{archive_id}.mp4"
 
 
 def wait_available(live: E2EServer, archive_id: str, timeout: float = 10) -> Any:
@@ -51,7 +44,7 @@ def test_two_chromium_participants_recorded(live: E2EServer, open_page: Any) -> 
     t_d = time.monotonic()
     done = wait_available(live, archive.id)
 
-    out = read_output(archive_file(live, archive.id), keep_every=15)
+    out = read_output(live.server.archive_file(archive.id), keep_every=15)
     assert sorted(out.codecs) == ["aac", "h264"]
     assert (out.width, out.height) == (1280, 720)
     assert t_c - t_b - 1 / 30 <= out.container_duration <= t_d - t_a + 1 / 30
@@ -74,7 +67,7 @@ def test_chromium_flash_and_beep_stay_in_sync(live: E2EServer, open_page: Any) -
     time.sleep(8)
     live.ot.stop_archive(archive.id)
     wait_available(live, archive.id)
-    offsets = av_offsets(archive_file(live, archive.id))
+    offsets = av_offsets(live.server.archive_file(archive.id))
     print("Chromium A/V offsets (ms):", [round(o * 1000) for o in offsets])
     assert len(offsets) >= 6
     assert max(abs(o) for o in offsets) <= 0.040

@@ -8,20 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import E2EServer, Page
+from tests.e2e.conftest import E2EServer, Page, joined
 
 pytestmark = pytest.mark.browser
-
-
-def joined(
-    live: E2EServer, open_page: Any, session_id: str, name: str, role: str = "publisher", auto_subscribe: bool = True
-) -> tuple[Page, dict[str, Any]]:
-    page = open_page()
-    if not auto_subscribe:
-        page.eval("() => { T.autoSubscribe = false; }")
-    info = page.connect(live.api_key, session_id, live.token(session_id, role, data=f"name={name}"))
-    assert "error" not in info, info
-    return page, info
 
 
 def wait_video(page: Page, stream_id: str, min_frames: int = 1, timeout: float = 15) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,14 @@ from opentok import ArchiveModes, Client, MediaModes
 
 from archivist.client import ArchivistClient
 from tests.recording.media import read_output
-from tests.recording.test_live_recording import archive_file, archive_json, wait_status
-from tests.servers import Server, make_server
+from tests.servers import Server, make_server, wait_status
 
 MAX_S = 3
 
 
 @pytest.fixture(scope="module")
-def short_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = make_server(tmp_path_factory.mktemp("short"), extra_env={"ARCHIVIST_MAX_ARCHIVE_DURATION": str(MAX_S)})
-    yield srv
-    srv.stop()
+def server_env() -> dict[str, str]:
+    return {"ARCHIVIST_MAX_ARCHIVE_DURATION": str(MAX_S)}
 
 
 def sdk(server: Server) -> Client:
@@ -38,33 +34,33 @@ async def join(server: Server, ot: Client, session_id: str) -> ArchivistClient:
     return await ArchivistClient.open(server.url, server.project.api_key, session_id, token)
 
 
-async def test_manual_archive_stops_at_the_maximum_duration(short_server: Server) -> None:
-    ot = sdk(short_server)
+async def test_manual_archive_stops_at_the_maximum_duration(server: Server) -> None:
+    ot = sdk(server)
     sid = ot.create_session(media_mode=MediaModes.routed).session_id
-    alice = await join(short_server, ot, sid)
+    alice = await join(server, ot, sid)
     try:
         await alice.publish()
         archive = await asyncio.to_thread(ot.start_archive, sid, name="capped")
         stopped = await alice.wait_event("archiveStopped", timeout=MAX_S + 5)
         assert stopped["id"] == archive.id
         done = await wait_status(ot, archive.id, ("available", "uploaded"))
-        assert archive_json(short_server, archive.id)["reason"] == "maximum duration exceeded"
-        key = short_server.project.api_key
+        assert server.archive_json(archive.id)["reason"] == "maximum duration exceeded"
+        key = server.project.api_key
         legacy = await asyncio.to_thread(
-            httpx.get, f"{short_server.url}/v2/partner/{key}/archive/{archive.id}",
-            headers={"X-TB-PARTNER-AUTH": f"{key}:{short_server.project.api_secret}"},
+            httpx.get, f"{server.url}/v2/partner/{key}/archive/{archive.id}",
+            headers={"X-TB-PARTNER-AUTH": f"{key}:{server.project.api_secret}"},
         )
         assert legacy.json()["reason"] == "90 mins exceeded"  # the spec's words on /v2/partner
-        out = read_output(archive_file(short_server, archive.id), keep_every=30)
+        out = read_output(server.archive_file(archive.id), keep_every=30)
         assert abs(out.container_duration - MAX_S) <= 0.1 and done.duration == MAX_S
     finally:
         await alice.close()
 
 
-async def test_auto_archive_rolls_over_at_the_maximum_duration(short_server: Server) -> None:
-    ot = sdk(short_server)
+async def test_auto_archive_rolls_over_at_the_maximum_duration(server: Server) -> None:
+    ot = sdk(server)
     sid = ot.create_session(media_mode=MediaModes.routed, archive_mode=ArchiveModes.always).session_id
-    alice = await join(short_server, ot, sid)
+    alice = await join(server, ot, sid)
     try:
         await alice.publish()
         first = await alice.wait_event("archiveStarted")
@@ -78,7 +74,7 @@ async def test_auto_archive_rolls_over_at_the_maximum_duration(short_server: Ser
     finally:
         await alice.close()
     await wait_status(ot, second["id"], ("available", "uploaded"))
-    assert archive_json(short_server, second["id"])["reason"] == "session ended"
+    assert server.archive_json(second["id"])["reason"] == "session ended"
 
 
 async def test_sigkill_mid_recording_then_recovered_on_restart(tmp_path: Path) -> None:
@@ -93,11 +89,11 @@ async def test_sigkill_mid_recording_then_recovered_on_restart(tmp_path: Path) -
         await asyncio.sleep(4.0)
         server.stop(signal.SIGKILL)
         recorded = time.monotonic() - started
-        path = archive_file(server, archive.id)
+        path = server.archive_file(archive.id)
         assert path.stat().st_size > 0
         server.start()
         recovered: Any = await wait_status(ot, archive.id, ("available", "uploaded"), timeout=5)
-        body = archive_json(server, archive.id)
+        body = server.archive_json(archive.id)
         assert body["reason"] == "recovered after server restart"
         out = read_output(path, keep_every=30)
         assert sorted(out.codecs) == ["aac", "h264"]

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from opentok import ArchiveModes, Client, MediaModes
@@ -17,7 +15,7 @@ from opentok.exceptions import ArchiveError, RequestError
 
 from archivist.client import ArchivistClient, SyncMarks
 from tests.recording.media import av_offsets, read_output
-from tests.servers import Server
+from tests.servers import Server, wait_status
 
 FRAME = 1 / 30
 
@@ -35,31 +33,6 @@ async def clients(server: Server, ot: Client) -> AsyncIterator[Callable[..., Any
     yield open_client
     for client in opened:
         await client.close()
-
-
-def archive_file(server: Server, archive_id: str) -> Path:
-    return server.data_dir / "archives" / server.project.api_key / f"{archive_id}.mp4"
-
-
-async def wait_status(ot: Client, archive_id: str, statuses: tuple[str, ...], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        archive = await asyncio.to_thread(ot.get_archive, archive_id)
-        if archive.status in statuses:
-            return archive
-        if time.monotonic() > deadline:
-            raise AssertionError(f"archive {archive_id} still {archive.status} after {timeout} s")
-        await asyncio.sleep(0.05)
-
-
-def archive_json(server: Server, archive_id: str) -> dict[str, Any]:
-    """The archive as today's API shows it (the SDK's Archive object drops ``reason``)."""
-    key, secret = server.project.api_key, server.project.api_secret
-    auth = {"X-TB-PARTNER-AUTH": f"{key}:{secret}"}
-    r = httpx.get(f"{server.url}/v2/project/{key}/archive/{archive_id}", headers=auth)
-    r.raise_for_status()
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def routed(ot: Client, **kw: Any) -> str:
@@ -104,13 +77,13 @@ async def test_streams_join_and_leave_mid_archive(ot: Client, server: Server, cl
     print(f"stop -> available in {became_available:.2f} s")
     assert became_available < 2.0
 
-    out = read_output(archive_file(server, archive.id), keep_every=3)
+    out = read_output(server.archive_file(archive.id), keep_every=3)
     assert sorted(out.codecs) == ["aac", "h264"]
     assert (out.width, out.height) == (640, 480)
     # duration matches the wall clock between the start and stop calls, within a frame
     assert t_c - t_b - FRAME <= out.container_duration <= t_d - t_a + FRAME, (out.container_duration, t_c - t_b)
     assert abs(available.duration - out.container_duration) <= 1
-    assert available.size == archive_file(server, archive.id).stat().st_size
+    assert available.size == server.archive_file(archive.id).stat().st_size
     assert abs(len(out.video_times) - out.container_duration * 30) <= 2
     assert out.audio_rate == 48000 and abs(len(out.audio) / 48000 - out.container_duration) <= FRAME
     assert float(np.abs(out.audio).max()) > 0.05  # the publishers' tones are in the mix
@@ -135,7 +108,7 @@ async def test_audio_and_video_stay_in_sync(ot: Client, server: Server, clients:
     await asyncio.sleep(8)
     await asyncio.to_thread(ot.stop_archive, archive.id)
     await wait_status(ot, archive.id, ("available", "uploaded"))
-    offsets = av_offsets(archive_file(server, archive.id))
+    offsets = av_offsets(server.archive_file(archive.id))
     print("A/V offsets (ms):", [round(o * 1000) for o in offsets])
     assert len(offsets) >= 6
     assert max(abs(o) for o in offsets) <= 0.040
@@ -149,7 +122,7 @@ async def test_every_client_leaving_stops_the_archive(ot: Client, server: Server
     await asyncio.sleep(1.5)
     await alice.close()
     done = await wait_status(ot, archive.id, ("available", "uploaded"))
-    assert archive_json(server, archive.id)["reason"] == "session ended"
+    assert server.archive_json(archive.id)["reason"] == "session ended"
     assert done.duration >= 1
     # a stopped archive cannot be stopped again
     with pytest.raises(ArchiveError):
@@ -170,4 +143,4 @@ async def test_auto_archive_starts_with_the_first_stream(ot: Client, server: Ser
     await asyncio.sleep(1.5)
     await alice.close()
     done = await wait_status(ot, archive.id, ("available", "uploaded"))
-    assert archive_json(server, archive.id)["reason"] == "session ended" and done.duration >= 1
+    assert server.archive_json(archive.id)["reason"] == "session ended" and done.duration >= 1

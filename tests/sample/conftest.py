@@ -1,4 +1,5 @@
-"""Sample-app fixtures: a real server process with the embedded sample app, and Chromium."""
+"""Sample-app fixtures: the sample app as a browser opens it (the server of ``tests/conftest.py``
+serves it embedded), and Chromium."""
 
 from __future__ import annotations
 
@@ -10,24 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentok import Client
 
 from tests.sample.media import write_test_video
-from tests.servers import Server, make_server
+from tests.servers import Server
 
 CHROMIUM = os.environ.get("ARCHIVIST_E2E_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = make_server(tmp_path_factory.mktemp("sample-server"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def ot(server: Server) -> Client:
-    return Client(server.project.api_key, server.project.api_secret, api_url=server.url, timeout=20)
 
 
 @pytest.fixture(scope="module")
