@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from archivist.auth.tokens import Role
-from archivist.errors import AuthFailed, NotFound
+from archivist.errors import AuthFailed, NotFound, Unavailable
 from archivist.media.peers import MediaError
 from archivist.rooms.connection import Connection
 from archivist.rooms.host import RoomHost
@@ -191,6 +191,8 @@ async def test_shutdown_closes_every_connection_in_order(tree: Tree) -> None:
     assert all(sink.disconnected is CloseReason.SERVER_SHUTDOWN for _, sink in joined)
     assert tree.rooms.all() == [] and tree.rooms.take_all() == []
     await tree.host.close()  # idempotent
+    with pytest.raises(Unavailable):  # nobody joins a server shutting down
+        await tree.join("late")
 
 
 async def test_a_failing_child_does_not_stop_the_cascade(tree: Tree) -> None:

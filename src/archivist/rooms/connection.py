@@ -170,11 +170,13 @@ class Connection:
         self._tasks.spawn(self._media_lost(owner), name=f"media lost {owner.media.label}")
 
     async def _media_lost(self, owner: Stream | Subscription) -> None:
-        await owner.close(CloseReason.NETWORK_DISCONNECTED)
-        media = [s.media for s in self.streams.values()] + [s.media for s in self.subscriptions.values()]
-        if not self.closed and all(m.closed for m in media):
-            log.info("every peer connection failed", connection=self.id)
-            await self.close(CloseReason.NETWORK_DISCONNECTED)
+        try:
+            await owner.close(CloseReason.NETWORK_DISCONNECTED)
+        finally:
+            media = [s.media for s in self.streams.values()] + [s.media for s in self.subscriptions.values()]
+            if not self.closed and all(m.closed for m in media):
+                log.info("every peer connection failed", connection=self.id)
+                await self.close(CloseReason.NETWORK_DISCONNECTED)
 
     # ---- requests on its streams and subscriptions -------------------------------------------
     async def unpublish(self, stream_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from archivist.errors import Unavailable
 from archivist.lifecycle import CloseOnce, Failures
 from archivist.rooms.events import ClientSink, RoomObserver
 from archivist.rooms.media import MediaFactory
@@ -41,7 +42,9 @@ class RoomHost:
         self._closing = CloseOnce()
 
     def open(self, project_key: str, session_id: str, relayed: bool) -> Room:
-        """The session's open room, created if it has none."""
+        """The session's open room, created if it has none (refused once shutdown began)."""
+        if self._closing.started:
+            raise Unavailable("the server is shutting down")
         room = self.rooms.get(session_id)
         if room is None:
             room = Room(self, project_key, session_id, relayed)

@@ -218,9 +218,13 @@ class SignalingSession:
         if session is None:
             self._refuse(request.rid, m.CLOSE_NOT_FOUND, 404, "session not found")
             return False
-        conn = await self.services.host.join(
-            token.project_key, session.id, session.media_mode is MediaMode.RELAYED, token, self.sink
-        )
+        try:
+            conn = await self.services.host.join(
+                token.project_key, session.id, session.media_mode is MediaMode.RELAYED, token, self.sink
+            )
+        except ArchivistError as exc:  # the server is shutting down
+            self._refuse(request.rid, m.CLOSE_GOING_AWAY, m.error_code_for(exc), exc.message)
+            return False
         self.conn = conn
         role = conn.role
         self.sink.send(
