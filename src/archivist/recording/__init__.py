@@ -1,11 +1,14 @@
-"""Recording core: compose, mix, encode and mux live streams into a crash-safe fragmented MP4,
-or write each stream's encoded packets to its own file (individual output).
+"""Recording: compose, mix, encode and mux live streams into a crash-safe fragmented MP4, or
+write each stream's encoded packets to its own file (individual output).
 
-The package is a library: it knows nothing of rooms, signaling or the REST API. An in-server
-recorder feeds each subscribed stream's packets to
-:class:`~archivist.recording.recorder.ComposedRecorder` (decoded once, laid out by an
-:class:`~archivist.recording.layout.ArchiveLayout`) or to
-:class:`~archivist.recording.individual.IndividualRecorder` (not decoded).
+Two layers. The core is a library that knows nothing of rooms, signaling or the REST API:
+:class:`~archivist.recording.recorder.ComposedRecorder` takes each stream's packets (decoded
+once on its worker thread, laid out by an :class:`~archivist.recording.layout.ArchiveLayout`)
+and :class:`~archivist.recording.individual.IndividualRecorder` writes them undecoded. The
+launcher (``launcher``) is the seam to the rest of the server: the archives'
+``RecorderLauncher`` and a room observer, it owns one recorder per archive (it creates and
+closes them) and feeds it each stream of the session through a ``feed`` (the stream's media
+handle, ``rooms/media.py``).
 """
 
 from archivist.recording.finalize import RecordingResult, finalize_file
