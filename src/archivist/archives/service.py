@@ -80,6 +80,7 @@ class ArchiveService:
         """Archives started by this process whose clients heard ``archiveStarted``."""
         self._timers: dict[str, asyncio.Task[None]] = {}
         """Archive id -> the timer of its maximum duration (it only sleeps; see ``_work``)."""
+        self._timer_tasks = Tasks("archive timers")
         self._work = Tasks("archive service")
         """Stops the rules decide (maximum duration, recorder failure), awaited on close."""
         self._closing = False
@@ -299,9 +300,7 @@ class ArchiveService:
         """Shutdown: no more automatic starts; the stops already decided finish, whatever still
         records stops (``session ended``), the timers end. Every archive is tried."""
         self._closing = True
-        for timer in self._timers.values():
-            timer.cancel()
-        await asyncio.gather(*self._timers.values(), return_exceptions=True)
+        await self._timer_tasks.close()
         self._timers.clear()
         await self._work.close(cancel=False)
         failures = Failures("stopping the archives still recording")
@@ -362,8 +361,8 @@ class ArchiveService:
         if archive.status is ArchiveStatus.STARTED and archive.id not in self._announced:
             self._announced.add(archive.id)
             if not self._closing:
-                self._timers[archive.id] = asyncio.get_running_loop().create_task(
-                    self._max_duration(archive), name=f"max-duration {archive.id}"
+                self._timers[archive.id] = self._timer_tasks.spawn(
+                    self._max_duration(archive), f"max-duration {archive.id}"
                 )
             started = True
         elif archive.status not in RECORDING and archive.id in self._announced:
