@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from archivist import logs
+from archivist.lifecycle import CloseOnce
 from archivist.recording.package import (
     ArchiveInfo,
     IndividualResult,
@@ -42,7 +43,7 @@ from archivist.recording.package import (
     manifest_json,
     write_package,
 )
-from archivist.recording.recorder import ComposedRecorder, RecordingError, lower_thread_priority
+from archivist.recording.recorder import TRANSITIONS, ComposedRecorder, RecordingError, State, lower_thread_priority
 from archivist.recording.streamfile import AUDIO_CODECS, VIDEO_CODECS, StreamFile, file_extension
 
 log = logs.get(__name__)
@@ -160,7 +161,8 @@ class IndividualRecorder:
         self._started: asyncio.Future[None] | None = None
         self._done: asyncio.Future[None] | None = None
         self._error: BaseException | None = None
-        self._state: Literal["new", "running", "stopping", "stopped", "failed", "closed"] = "new"
+        self._state: State = "new"
+        self._closing = CloseOnce()
         self._result: IndividualResult | None = None
         self._journal: Journal | None = None
         self.t0: float | None = None
@@ -171,6 +173,14 @@ class IndividualRecorder:
     @property
     def state(self) -> str:
         return self._state
+
+    def _set_state(self, new: State) -> None:
+        """Move along the recorder state machine (``recorder.TRANSITIONS``), event loop only."""
+        if self._thread is not None:
+            assert threading.current_thread() is not self._thread, "recorder state set off the loop"
+        if new != self._state and new not in TRANSITIONS[self._state]:
+            raise RuntimeError(f"recorder cannot go from {self._state} to {new}")
+        self._state = new
 
     @property
     def error(self) -> BaseException | None:
@@ -226,16 +236,17 @@ class IndividualRecorder:
         else:
             self.created_at_ms = round(wall * 1000)
             self.t0 = mono
-        self._state = "running"
+        self._set_state("running")
         self._thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
         self._thread.start()
         try:
             await asyncio.shield(self._started)
         except BaseException:
-            self._state = "failed"
+            if self.state == "running":  # (the worker's report usually came first)
+                self._set_state("failed")
             await self._join()
             raise
-        log.info("individual_recording_started", directory=str(self.directory), archive=self.archive.id)
+        log.info("individual recording started", directory=str(self.directory), archive=self.archive.id)
 
     async def stop(self) -> IndividualResult:
         """Stop now: every file ends at this instant; the manifest and the ZIP are written."""
@@ -245,31 +256,33 @@ class IndividualRecorder:
             raise RuntimeError("recorder was never started")
         if self._state == "running":
             self._stop_at = self._now()
-            self._state = "stopping"
+            self._set_state("stopping")
             self._wake.set()
         await self._join()
         if self._error is not None or self._result is None:
-            self._state = "failed"
+            if self._state == "stopping":
+                self._set_state("failed")
             error = self._error or RuntimeError("the recorder stopped without a result")
             raise RecordingError(f"individual recording {self.archive.id} failed: {error!r}") from error
-        self._state = "stopped"
-        log.info("individual_recording_stopped", archive=self.archive.id, files=len(self._result.files),
+        self._set_state("stopped")
+        log.info("individual recording stopped", archive=self.archive.id, files=len(self._result.files),
                  size=self._result.size, duration=round(self._result.duration, 3))
         return self._result
 
     async def close(self) -> None:
         """Idempotent (shutdown). A running recorder stops and its files are closed, complete
         and playable, with the journal; no ZIP is made: ``recover_individual`` makes it (at the
-        next start, as for an archive a killed process left)."""
-        if self._state in ("closed", "new"):
-            self._state = "closed"
-            return
+        next start, as for an archive a killed process left). A second caller waits for the first."""
+        await self._closing.run(self._close)
+
+    async def _close(self) -> None:
         if self._state == "running":
             self._stop_at = self._now()
             self._abort = True
             self._wake.set()
-        await self._join()
-        self._state = "closed"
+        if self._state != "new":
+            await self._join()
+        self._set_state("closed")
 
     async def _join(self) -> None:
         if self._done is not None:
@@ -295,11 +308,19 @@ class IndividualRecorder:
         loop.call_soon_threadsafe(settle)
 
     def _report_error(self, exc: BaseException) -> None:
+        """Worker thread: hand the failure to the event loop (which sets the state)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._worker_failed, exc)
+
+    def _worker_failed(self, exc: BaseException) -> None:
+        """Event loop: the worker failed."""
         self._error = exc
-        self._state = "failed"
-        log.error("individual_recording_failed", archive=self.archive.id, error=repr(exc), exc_info=exc)
-        if self._on_error is not None and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._on_error, exc)
+        if self._state in ("running", "stopping"):
+            self._set_state("failed")
+        log.error("individual recording failed", archive=self.archive.id, exc_info=exc)
+        if self._on_error is not None:
+            self._on_error(exc)
 
     def _keyframe_needed(self, stream_id: str) -> None:
         callback, loop = self.on_keyframe_needed, self._loop
