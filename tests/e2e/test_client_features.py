@@ -150,7 +150,7 @@ def test_promise_forms_stats_and_moderation(live: E2EServer, open_page: Any) -> 
             return {connected: connected === s, pub: pub instanceof OT.Publisher && !!pub.stream,
                     streamId: pub.stream.streamId, conns: s.connections.length(), id: pub.id === pub.element.id};
         }""",
-        [live.api_key, sid, tokens["a"], a.pages.signaling_url],
+        [live.api_key, sid, tokens["a"], None],
     )
     assert out_a["connected"] and out_a["pub"] and out_a["conns"] == 0 and out_a["id"], out_a
     out_b = b.eval(
@@ -183,7 +183,7 @@ def test_promise_forms_stats_and_moderation(live: E2EServer, open_page: Any) -> 
                     statsVideo: [stats.video.width, stats.video.height, stats.video.bytesReceived > 0],
                     statsAudio: stats.audio.packetsReceived > 0, inbound};
         }""",
-        [live.api_key, sid, tokens["b"], b.pages.signaling_url, out_a["streamId"]],
+        [live.api_key, sid, tokens["b"], None, out_a["streamId"]],
     )
     assert out_b["cbErr"] == "none" and out_b["returned"] and out_b["conns"] == 1
     assert out_b["sigErr"] == ["OT_NOT_FOUND", 404] and out_b["sig"]
@@ -248,7 +248,7 @@ def test_ice_config_reaches_every_peer_connection(live: E2EServer, open_page: An
     for page, name in ((a, "A"), (b, "B")):
         info = page.eval(
             "([k, s, t, u, o]) => T.connect(k, s, t, u, o)",
-            [live.api_key, sid, live.token(sid, data=f"name={name}"), page.pages.signaling_url, {"iceConfig": ice}],
+            [live.api_key, sid, live.token(sid, data=f"name={name}"), None, {"iceConfig": ice}],
         )
         assert "connectionId" in info, info
     pub = a.publish()
