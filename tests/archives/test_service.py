@@ -175,8 +175,8 @@ async def test_start_and_stop_tell_the_clients_and_the_listeners(world: World) -
     stopped = await world.archives.stop(world.project_key, started.id)
     assert stopped.status is ArchiveStatus.STOPPED and stopped.duration == 12
     assert alice.events[-1]["type"] == "archiveStopped"
-    done = await world.archives.find(started.id)
-    assert done is not None and done.status is ArchiveStatus.AVAILABLE and done.reason is Reason.USER_INITIATED
+    done = await world.wait_status(started.id, ArchiveStatus.AVAILABLE)  # the file is finished after the reply
+    assert done.reason is Reason.USER_INITIATED
     assert done.size == world.launcher.path(done).stat().st_size and done.duration == 12
     assert world.statuses == [(started.id, s) for s in ("started", "stopped", "available")]
     # the same changes wrote their status-callback events in their transactions
@@ -227,8 +227,7 @@ async def test_an_auto_archive_starts_with_a_stream_and_rolls_over(world: World)
     # the last client leaving stops the second one
     await alice.close(CloseReason.CLIENT_DISCONNECTED)
     await world.supervisor.close()
-    second_done = await world.archives.find(second)
-    assert second_done is not None and second_done.status is ArchiveStatus.AVAILABLE
+    second_done = await world.wait_status(second, ArchiveStatus.AVAILABLE)
     assert second_done.reason is Reason.SESSION_ENDED
 
 
@@ -240,7 +239,8 @@ async def test_the_last_client_leaving_does_not_wait_for_the_file(world: World) 
     await asyncio.wait_for(alice.close(CloseReason.CLIENT_DISCONNECTED), 1.0)  # returns at once
     assert world.rooms.get(session.id) is None
     await world.wait_status(archive.id, ArchiveStatus.STOPPED)  # its file is still being finished
-    closing = asyncio.create_task(world.supervisor.close())  # shutdown waits for that work
+    await world.supervisor.close()
+    closing = asyncio.create_task(world.archives.close())  # shutdown waits for that work
     await asyncio.sleep(0.02)
     assert not closing.done()
     gate.set()

@@ -189,20 +189,24 @@ class ArchiveService:
             log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
 
     async def stop_recording(self, archive: Archive, reason: Reason) -> Archive:
-        """Step 1: a recording archive is ``stopped`` now; its recorder stops and its file goes to
-        :meth:`place_file`. Returns the archive as it stopped (what a stop request answers)."""
+        """Step 1: a recording archive is ``stopped`` now, which is what a stop request answers
+        at once; its recorder finishes the file in the background (it waits for the media
+        captured before this instant, still on its way) and hands it to :meth:`place_file`."""
         duration = max(0, round((self._clock.now_ms() - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
-        if self._launcher is None:
-            return stopped
+        if self._launcher is not None:
+            self._work.spawn(self._finish_file(stopped, reason), f"finish {archive.id}")
+        return stopped
+
+    async def _finish_file(self, stopped: Archive, reason: Reason) -> None:
+        assert self._launcher is not None
         try:
             outcome = await self._launcher.stop(stopped)
         except Exception:
-            log.exception("recorder failed to stop", archive=archive.id)
+            log.exception("recorder failed to stop", archive=stopped.id)
             await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
-            return stopped
+            return
         await self.place_file(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
-        return stopped
 
     async def place_file(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
         """Step 2: a stopped archive's file is finished: the storage takes it; the archive is
@@ -307,6 +311,7 @@ class ArchiveService:
         for archive in await self._records.running():
             with failures.catch():
                 await self.stop_recording(archive, Reason.SESSION_ENDED)
+        await self._work.drain()  # the files those stops finish
         failures.raise_any()
 
     # ---- the rules of time and failure -------------------------------------------------------

@@ -117,15 +117,17 @@ class InServerLauncher:
         rec = self._active.pop(archive.id, None)
         if rec is None:
             raise RuntimeError(f"archive {archive.id} has no running recorder")
-        feeds = {sid: feed.stats() for sid, feed in rec.feeds.items()}
-        for feed in rec.feeds.values():
-            feed.close()
         try:
+            # the feeds go on until the recorder has the media captured before the stop instant,
+            # which is still arriving (jitter buffers, the recorder's latency)
             result = await rec.recorder.stop()
         except RecordingError as exc:
             # The worker failed mid-recording: what it wrote up to the failure is kept.
             return await self._salvage(archive, exc)
         finally:
+            feeds = {sid: feed.stats() for sid, feed in rec.feeds.items()}
+            for feed in rec.feeds.values():
+                feed.close()
             await rec.recorder.close()
         log.info("archive recorded", archive=archive.id, duration=round(result.duration, 3), size=result.size,
                  feeds=feeds)

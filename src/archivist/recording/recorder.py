@@ -250,7 +250,8 @@ class ComposedRecorder:
         return self._put("packet", stream_id, (kind, packet, media), t)
 
     def _put(self, kind: _Kind, stream_id: str, payload: Any, t: float) -> bool:
-        if self._state not in ("new", "running"):
+        # while stopping, what was captured before the stop instant is still on its way
+        if self._state not in ("new", "running", "stopping") or (self._stop_at is not None and t > self._stop_at):
             return False
         return self._inbox.put(kind, stream_id, payload, t)
 
