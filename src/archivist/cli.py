@@ -113,14 +113,16 @@ def cmd_projects(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace, settings: config.Settings) -> int:
-    from archivist.store.migrations import MIGRATIONS
+    from archivist.store.migrations import migrate
 
-    async def run() -> None:
+    async def run() -> str:
         engine = await open_database(settings.db_url)
-        await engine.dispose()
+        try:
+            return await migrate(engine)
+        finally:
+            await engine.dispose()
 
-    asyncio.run(run())
-    print(f"database at schema version {MIGRATIONS[-1][0]}")
+    print(f"database at schema version {asyncio.run(run())}")
     return 0
 
 

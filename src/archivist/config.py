@@ -57,6 +57,15 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     s3_prefix: str = ""
+    azure_container: str = ""
+    """Default Azure Blob storage for projects without their own; credentials: a connection
+    string, or an account name and key, or an account URL and a SAS token."""
+    azure_connection_string: str = field(default="", repr=False)
+    azure_account_name: str = ""
+    azure_account_key: str = field(default="", repr=False)
+    azure_account_url: str = ""
+    azure_sas_token: str = field(default="", repr=False)
+    azure_prefix: str = ""
     upload_attempts: int = 5
     """Upload attempts before the archive falls back to its local copy (then retried every
     ``fallback_retry_interval``)."""
