@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import replace
 from typing import Any
 
 from archivist import config, logs
@@ -54,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = replace(settings, **overrides)
+    settings = settings.replace(**overrides)
     if settings.callback_url:
         from archivist.webhooks import targets
 
@@ -191,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         overrides["data_dir"] = Path(args.data_dir)
-    settings = config.load(**overrides)
+    try:
+        settings = config.load(**overrides)
+    except config.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_level, settings.log_json)
     result: int = args.func(args, settings)
     return result

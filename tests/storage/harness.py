@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,7 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
         sweep_interval=0.1,
         callback_allow_private=True,  # the receivers are on this machine
     )
-    return replace(base, **overrides)
+    return base.replace(**overrides)
 
 
 @asynccontextmanager
