@@ -26,13 +26,7 @@ from archivist.jobs import LeasedJobRunner
 from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository, now_ms
 from archivist.webhooks import targets
 from archivist.webhooks.payloads import for_delivery
-from archivist.webhooks.signatures import (
-    ATTEMPT_HEADER,
-    DELIVERY_ID_HEADER,
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    sign,
-)
+from archivist.webhooks.signatures import ATTEMPT_HEADER, DELIVERY_ID_HEADER, signed_headers
 
 log = logs.get(__name__)
 
@@ -148,10 +142,9 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
             body = for_delivery(delivery.payload, self._url_for)
             headers = {
                 "Content-Type": "application/json",
-                EVENT_ID_HEADER: delivery.event_id,
                 DELIVERY_ID_HEADER: delivery.id,
                 ATTEMPT_HEADER: str(attempt_no),
-                SIGNATURE_HEADER: sign(secret, delivery.event_id, body),
+                **signed_headers(secret, delivery.event_id, body),
             }
             try:
                 target = await targets.resolve_public(
