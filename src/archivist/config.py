@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     ``API_SECRET``, ``API_URL``. Empty: the first project in the store, and this server itself."""
     sample_api_secret: str = Field(default="", repr=False)
     sample_api_url: str = ""
+    metrics: bool = True
+    """Serve ``GET /metrics`` (Prometheus; docs/operations.md)."""
+    metrics_token: str = Field(default="", repr=False)
+    """When set, ``/metrics`` wants ``Authorization: Bearer <token>``; empty: no authentication."""
     # ---- storage (docs/storage.md) ----
     signing_key: str = Field(default="", repr=False)
     """Key of the signed download URLs; empty: generated once into ``data_dir/signing.key``.

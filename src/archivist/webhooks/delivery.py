@@ -66,6 +66,8 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
         self._busy_queues: set[tuple[str, str]] = set()
         self._client: httpx.AsyncClient | None = None
         self._last_purge = 0.0
+        self.attempts = {"delivered": 0, "failed": 0, "given_up": 0}
+        """Attempts made by this process, by outcome (``failed``: will be retried), for ``/metrics``."""
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -184,6 +186,7 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
             "attempt": attempt_no,
             "status_code": status_code,
         }
+        self.attempts["delivered" if state == DELIVERED else "given_up" if state == FAILED else "failed"] += 1
         if state == DELIVERED:
             log.info("webhook delivered", **fields)
         elif state == FAILED:
