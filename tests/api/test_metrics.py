@@ -6,6 +6,7 @@ token, and ``ARCHIVIST_METRICS=false``."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from opentok import Client, MediaModes
 from prometheus_client.parser import text_string_to_metric_families
 
 from archivist.client import ArchivistClient
-from tests.servers import Server, free_port, make_server
+from tests.servers import ROOT, Server, free_port, make_server
 from tests.storage.harness import fast_settings, running_app
 
 TOKEN = "scrape-me-0123456789"
@@ -132,10 +133,14 @@ async def test_metrics_follow_a_recorded_session(metrics_server: Server) -> None
     assert gone("archivist_connections") == gone("archivist_streams") == gone("archivist_subscriptions") == 0
 
 
-async def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
+async def test_metrics_can_be_turned_off_and_are_all_documented(tmp_path: Path) -> None:
     async with running_app(fast_settings(tmp_path / "off", metrics=False)) as (_svc, http):
         off = await http.get("/metrics")
         assert off.status_code == 404 and off.json()["code"] == 404
     async with running_app(fast_settings(tmp_path / "open")) as (_svc, http):
         open_ = await http.get("/metrics")  # no token configured: no authentication
         assert open_.status_code == 200 and "archivist_sessions 0.0" in open_.text
+    served = {f.name for f in text_string_to_metric_families(open_.text) if f.name.startswith("archivist_")}
+    table = (ROOT / "docs" / "operations.md").read_text().split("## The metrics", 1)[1].split("## Alerts", 1)[0]
+    documented = {re.sub(r"_total$", "", name) for name in re.findall(r"^\| `(archivist_\w+)", table, re.M)}
+    assert served == documented
