@@ -106,8 +106,9 @@ def cmd_projects(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.json:
         print(json.dumps([{"apiKey": p.api_key, "name": p.name, "createdAt": p.created_at} for p in projects]))
     else:
-        for p in projects:
-            print(f"{p.api_key}\t{p.name}")
+        from archivist.cli_output import print_table
+
+        print_table(("API KEY", "NAME"), ((p.api_key, p.name) for p in projects))
     return 0
 
 
