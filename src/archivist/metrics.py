@@ -123,7 +123,7 @@ class ArchivistCollector(Collector):
         )
         yield GaugeMetricFamily(
             "archivist_upload_oldest_pending_seconds", "Age of the oldest archive file still waiting for its upload.",
-            value=self._age(counts.files.oldest, (FileState.UPLOADING.value, FileState.FALLBACK.value)),
+            value=self._age(counts.files.oldest),
         )
 
     def _webhooks(self) -> Iterator[Metric]:
@@ -135,7 +135,7 @@ class ArchivistCollector(Collector):
         yield rows
         yield GaugeMetricFamily("archivist_webhook_oldest_pending_seconds",
                                 "Age of the oldest status-callback event not delivered yet.",
-                                value=self._age(outbox.oldest, (PENDING,)))
+                                value=self._age(outbox.oldest))
         attempts = CounterMetricFamily("archivist_webhook_attempts", "Status-callback requests this process made, by "
                                        "outcome (failed: will be retried; given_up: failed for the last time).",
                                        labels=["outcome"])
@@ -143,9 +143,8 @@ class ArchivistCollector(Collector):
             attempts.add_metric([outcome], n)
         yield attempts
 
-    def _age(self, oldest: dict[str, int], states: tuple[str, ...]) -> float:
-        found = [oldest[s] for s in states if s in oldest]
-        return max(0.0, (self._now_ms - min(found)) / 1000) if found else 0.0
+    def _age(self, oldest: int | None) -> float:
+        return max(0.0, (self._now_ms - oldest) / 1000) if oldest is not None else 0.0
 
 
 async def render(services: Services, accept: str | None = None) -> tuple[bytes, str]:

@@ -8,18 +8,24 @@ the whole deployment (every node shares the database), unlike the live counts of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from archivist.store.archive_files import FileState
+from archivist.store.outbox import PENDING
 from archivist.store.schema import archive_files, archives, webhook_outbox
+
+WAITING_FILES = (FileState.UPLOADING.value, FileState.FALLBACK.value)
 
 
 @dataclass(frozen=True)
 class StateCounts:
     count: dict[str, int] = field(default_factory=dict)
-    oldest: dict[str, int] = field(default_factory=dict)
-    """State → ``created_at`` (ms) of its oldest row."""
+    oldest: int | None = None
+    """``created_at`` (ms) of the oldest row still waiting (archive files: uploading or
+    fallback; outbox: pending); None when none waits."""
 
 
 @dataclass(frozen=True)
@@ -34,19 +40,17 @@ class StoreCounts:
 
 
 async def store_counts(engine: AsyncEngine) -> StoreCounts:
+    """Grouped counts over the state columns' indexes; the oldest waiting row among the few that wait."""
     async with engine.connect() as conn:
-        by_status = await conn.execute(select(archives.c.status, func.count()).group_by(archives.c.status))
-        counts = {str(status): int(n) for status, n in by_status}
-        files = StateCounts()
-        for state, n, oldest in await conn.execute(
-            select(archive_files.c.state, func.count(), func.min(archive_files.c.created_at))
-            .group_by(archive_files.c.state)
-        ):
-            files.count[str(state)], files.oldest[str(state)] = int(n), int(oldest)
-        outbox = StateCounts()
-        for state, n, oldest in await conn.execute(
-            select(webhook_outbox.c.state, func.count(), func.min(webhook_outbox.c.created_at))
-            .group_by(webhook_outbox.c.state)
-        ):
-            outbox.count[str(state)], outbox.oldest[str(state)] = int(n), int(oldest)
-    return StoreCounts(counts, files, outbox)
+
+        async def by(column: Any) -> dict[str, int]:
+            return {str(k): int(n) for k, n in await conn.execute(select(column, func.count()).group_by(column))}
+
+        async def oldest(table: Any, states: tuple[str, ...]) -> int | None:
+            found = await conn.scalar(select(func.min(table.c.created_at)).where(table.c.state.in_(states)))
+            return int(found) if found is not None else None
+
+        statuses = await by(archives.c.status)
+        files = StateCounts(await by(archive_files.c.state), await oldest(archive_files, WAITING_FILES))
+        outbox = StateCounts(await by(webhook_outbox.c.state), await oldest(webhook_outbox, (PENDING,)))
+    return StoreCounts(statuses, files, outbox)
