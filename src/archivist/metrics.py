@@ -72,7 +72,7 @@ class ArchivistCollector(Collector):
                                   "CPU time of each running recorder's worker (decode, compose, encode, mux).",
                                   labels=["archive_id", "project"])
         lag = GaugeMetricFamily("archivist_recording_lag_seconds",
-                                "How far each recorder's output trails the wall clock beyond its fixed latency.",
+                                "How far each recorder's output trails the wall clock (its latency plus any backlog).",
                                 labels=["archive_id", "project"])
         dropped = CounterMetricFamily("archivist_recording_dropped_inputs",
                                       "Frames and packets a recorder dropped because its inbox was full.",
