@@ -74,16 +74,25 @@ class ArchivistCollector(Collector):
         lag = GaugeMetricFamily("archivist_recording_lag_seconds",
                                 "How far each recorder's output trails the wall clock (its latency plus any backlog).",
                                 labels=["archive_id", "project"])
+        behind = GaugeMetricFamily("archivist_recording_picture_behind_seconds",
+                                   "How far each recorder's picture was behind when last rendered.",
+                                   labels=["archive_id", "project"])
+        degraded = GaugeMetricFamily("archivist_recording_degraded", "1 while a recorder skips pictures to keep up "
+                                     "(fewer frames, all the sound), else 0.", labels=["archive_id", "project"])
         dropped = CounterMetricFamily("archivist_recording_dropped_inputs",
                                       "Frames and packets a recorder dropped because its inbox was full.",
                                       labels=["archive_id", "project", "kind"])
         for rec in load:
             cpu.add_metric([rec.archive_id, rec.project_key], rec.cpu_seconds)
             lag.add_metric([rec.archive_id, rec.project_key], rec.lag_seconds)
+            behind.add_metric([rec.archive_id, rec.project_key], rec.picture_behind_seconds)
+            degraded.add_metric([rec.archive_id, rec.project_key], int(rec.degraded))
             for kind, n in sorted(rec.dropped.items()):
                 dropped.add_metric([rec.archive_id, rec.project_key, kind], n)
         yield cpu
         yield lag
+        yield behind
+        yield degraded
         yield dropped
         yield CounterMetricFamily(
             "archivist_recorder_cpu_seconds", "CPU time of every recorder of this process, running or finished.",

@@ -107,6 +107,8 @@ async def test_metrics_follow_a_recorded_session(metrics_server: Server) -> None
         assert first("archivist_recordings") == 1 and first("archivist_archives", status="started") == 1
         lag = first("archivist_recording_lag_seconds", **labels)
         assert 0.25 <= lag < 60  # its render latency (at least 0.25 s) plus a loop; more when CPU-starved
+        assert first("archivist_recording_degraded", **labels) in (0, 1)
+        assert first("archivist_recording_picture_behind_seconds", **labels) >= 0
         await asyncio.sleep(1.5)
         later = await _scrape(server)
         assert later("archivist_recording_cpu_seconds_total", **labels) > \

@@ -77,6 +77,9 @@ class RecordingLoad:
     lag_seconds: float
     streams: int
     dropped: dict[str, int]
+    picture_behind_seconds: float
+    degraded: bool
+    """The picture skips (fewer frames, all the sound): the machine cannot keep up."""
 
 
 class InServerLauncher:
@@ -95,7 +98,8 @@ class InServerLauncher:
     def load(self) -> list[RecordingLoad]:
         return [
             RecordingLoad(rec.archive.id, rec.archive.project_key, rec.recorder.cpu_seconds,
-                          rec.recorder.lag_seconds, len(rec.feeds), rec.recorder.dropped)
+                          rec.recorder.lag_seconds, len(rec.feeds), rec.recorder.dropped,
+                          rec.recorder.behind_s, rec.recorder.degraded)
             for rec in self._active.values()
         ]
 
