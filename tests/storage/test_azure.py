@@ -23,7 +23,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from archivist.archives.status import ArchiveStatus, Reason
-from archivist.store.archive_files import ArchiveFileRepository, FileState
+from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository, FileState
 from archivist.store.storage_targets import AZURE, StorageTarget, StorageTargetRepository
 from tests.storage.harness import (
     AZURITE_ACCOUNT,
@@ -183,8 +183,13 @@ async def test_upload_failure_keeps_a_downloadable_fallback_then_recovers(tmp_pa
         await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.AVAILABLE), what="the fallback")
-        row = await ArchiveFileRepository(svc.engine).get(stopped.id)
-        assert row is not None and row.state is FileState.FALLBACK and row.local_copy
+
+        async def fallback_row() -> ArchiveFile | None:  # written right after the archive's status
+            found = await ArchiveFileRepository(svc.engine).get(stopped.id)
+            return found if found is not None and found.state is FileState.FALLBACK else None
+
+        row = await wait_for(fallback_row, what="the file's fallback state")
+        assert row.local_copy
         assert row.attempts >= settings.upload_attempts and "ContainerNotFound" in (row.last_error or "")
         assert AZURITE_KEY not in (row.last_error or "")
         got = (await http.get(f"/v2/project/{project.api_key}/archive/{stopped.id}", headers=auth(project))).json()
