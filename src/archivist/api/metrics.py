@@ -14,14 +14,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from archivist import metrics
+from archivist.api import schemas
 from archivist.api.deps import services
 from archivist.errors import NotFound
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", summary="Prometheus metrics of this node", response_class=Response,
-            responses={200: {"content": {"text/plain": {}, "application/openmetrics-text": {}}}})
+@router.get("/metrics", summary="Prometheus metrics of this node", response_class=Response, **schemas.METRICS)
 async def scrape(request: Request) -> Response:
     svc = services(request)
     settings = svc.settings
