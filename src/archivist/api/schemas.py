@@ -386,8 +386,6 @@ def install(app: FastAPI) -> None:
                            "description": "HS256 JWT signed with the project secret (docs/rest-api.md)"},
             "PartnerAuth": {"type": "apiKey", "in": "header", "name": "X-TB-PARTNER-AUTH",
                             "description": "`<api_key>:<api_secret>` (the 2013 spec)"},
-            "MetricsToken": {"type": "http", "scheme": "bearer",
-                             "description": "`ARCHIVIST_METRICS_TOKEN`, when set (/metrics only)"},
         }
         spec["security"] = [{"OpenTokJWT": []}, {"PartnerAuth": []}]
         app.openapi_schema = spec
@@ -428,11 +426,10 @@ METRICS = operation(
     ok_content={"text/plain": {"schema": {"type": "string"}},
                 "application/openmetrics-text": {"schema": {"type": "string"}}},
     ok_description="this node's metrics: the Prometheus text format, or OpenMetrics when asked (docs/operations.md)",
-    errors={401: "ARCHIVIST_METRICS_TOKEN is set and the bearer token is missing or wrong",
+    errors={401: "ARCHIVIST_METRICS_TOKEN is set and `Authorization: Bearer <token>` is missing or wrong",
             404: "metrics are off (ARCHIVIST_METRICS=false)"},
-    public=True,
+    public=True,  # no API credentials: anonymous by default, an operator's bearer token when set
 )
-METRICS["openapi_extra"]["security"] = [{}, {"MetricsToken": []}]  # anonymous unless a token is set
 START = operation(
     ok_schema=ARCHIVE,
     errors={400: "invalid body, or no client connected to the session", 404: "session not found",
