@@ -171,6 +171,13 @@ class Postgres:
         )
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
+    def new_database(self, prefix: str) -> str:
+        """An empty database of its own on this server; returns its URL."""
+        name = f"{prefix}_{os.urandom(4).hex()}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
+                        f"CREATE DATABASE {name}"], check=True, capture_output=True, timeout=60)
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
 
 def pg_bin(name: str) -> str:
     found = shutil.which(name)

@@ -29,6 +29,8 @@ def test_projects(tmp_path: Path) -> None:
     assert json.loads(fixed.stdout)["apiKey"] == "123456"
     listed = json.loads(run(tmp_path, "projects", "list", "--json").stdout)
     assert [p["name"] for p in listed] == ["acme", "project"]
+    table = run(tmp_path, "projects", "list").stdout.splitlines()
+    assert table[0].split() == ["API", "KEY", "NAME"] and table[2].split() == [made["apiKey"], "acme"]
     bad = run(tmp_path, "projects", "create", "--api-key", "abc")
     assert bad.returncode == 2 and "decimal" in bad.stderr
     keyfile_like = run(tmp_path, "projects", "create", "--api-secret", "s3cret.v2")
@@ -127,7 +129,7 @@ async def test_archives_commands(tmp_path: Path) -> None:
         assert fetched.stdout.strip() == str(target)
         assert target.stat().st_size == body["items"][0]["size"] > 0
         assert target.read_bytes()[4:8] == b"ftyp"
-        assert "100%" in fetched.stderr and "[" + "#" * 30 + "]" in fetched.stderr  # the progress bar
+        assert "100%" in fetched.stderr and "━" in fetched.stderr and "rec.mp4" in fetched.stderr  # rich's bar
         assert not (tmp_path / "out" / "rec.mp4.part").exists()
 
         # errors: plain messages and a non-zero status, never a traceback

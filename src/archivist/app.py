@@ -10,9 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from archivist import __version__, logs
+from archivist.api import docs as api_docs
 from archivist.api import errors as api_errors
 from archivist.api import schemas as api_schemas
 from archivist.api.router import build_rest_router
@@ -232,12 +234,18 @@ def create_app(settings: Settings) -> FastAPI:
                 log.exception("shutdown failed")
             log.info("archivist stopped")
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their assets served from the package, not a CDN
+    app = FastAPIOffline(
         title="Archivist",
         version=__version__,
         description="Self-hosted OpenTok 2.0 compatible session and archiving server.",
         lifespan=lifespan,
+        static_url=api_docs.ASSETS,
+        redoc_url=None,  # api_docs serves it, under a policy that keeps it off ReDoc's CDN
+        favicon_url=f"{api_docs.ASSETS}/favicon.png",
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
     )
+    api_docs.install(app)
     api_errors.install(app, settings.max_body_bytes)
     api_schemas.install(app)
     app.include_router(build_rest_router())

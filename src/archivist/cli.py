@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from dataclasses import replace
 from typing import Any
 
 from archivist import config, logs
@@ -54,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = replace(settings, **overrides)
+    settings = settings.replace(**overrides)
     if settings.callback_url:
         from archivist.webhooks import targets
 
@@ -107,20 +106,23 @@ def cmd_projects(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.json:
         print(json.dumps([{"apiKey": p.api_key, "name": p.name, "createdAt": p.created_at} for p in projects]))
     else:
-        for p in projects:
-            print(f"{p.api_key}\t{p.name}")
+        from archivist.cli_output import print_table
+
+        print_table(("API KEY", "NAME"), ((p.api_key, p.name) for p in projects))
     return 0
 
 
 def cmd_migrate(_args: argparse.Namespace, settings: config.Settings) -> int:
-    from archivist.store.migrations import MIGRATIONS
+    from archivist.store.migrations import migrate
 
-    async def run() -> None:
+    async def run() -> str:
         engine = await open_database(settings.db_url)
-        await engine.dispose()
+        try:
+            return await migrate(engine)
+        finally:
+            await engine.dispose()
 
-    asyncio.run(run())
-    print(f"database at schema version {MIGRATIONS[-1][0]}")
+    print(f"database at schema version {asyncio.run(run())}")
     return 0
 
 
@@ -189,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         overrides["data_dir"] = Path(args.data_dir)
-    settings = config.load(**overrides)
+    try:
+        settings = config.load(**overrides)
+    except config.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logs.configure(settings.log_level, settings.log_json)
     result: int = args.func(args, settings)
     return result

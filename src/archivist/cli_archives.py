@@ -14,15 +14,15 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from archivist import config
+from archivist.cli_output import download_progress, print_table
 
 T = TypeVar("T")
 
@@ -183,12 +183,12 @@ def _list(client: _Client, args: argparse.Namespace) -> None:
     if not items:
         print("no archives")
         return
-    print(f"{'ID':36}  {'STATUS':9}  {'CREATED (UTC)':19}  {'DURATION':>8}  {'SIZE':>10}  NAME")
-    for a in items:
-        print(
-            f"{a['id']:36}  {a['status']:9}  {_created(a['createdAt']):19}  {a['duration'] or 0:>7}s  "
-            f"{_size(a['size'] or 0):>10}  {a['name'] or ''}"
-        )
+    print_table(
+        ("ID", "STATUS", "CREATED (UTC)", "DURATION", "SIZE", "NAME"),
+        ((a["id"], a["status"], _created(a["createdAt"]), f"{a['duration'] or 0}s", _size(a["size"] or 0),
+          a["name"] or "") for a in items),
+        right=("DURATION", "SIZE"),
+    )
     shown_to = args.offset + len(items)
     if listing.count > shown_to or args.offset:
         print(f"({args.offset + 1}-{shown_to} of {listing.count}; see --offset and --count)")
@@ -224,13 +224,11 @@ def _download(client: _Client, args: argparse.Namespace) -> None:
             if response.status_code != 200:
                 raise CommandError(f"the download failed: HTTP {response.status_code} from {_no_query(archive.url)}")
             total = int(response.headers.get("content-length") or expected or 0)
-            progress = Progress(total, sys.stderr)
-            with open(partial, "wb") as out:
+            with download_progress(target.name, total) as progress, open(partial, "wb") as out:
                 for chunk in response.iter_bytes(1 << 16):
                     out.write(chunk)
                     written += len(chunk)
                     progress.update(written)
-            progress.done(written)
     except httpx.HTTPError as exc:
         partial.unlink(missing_ok=True)
         raise CommandError(f"the download failed: {type(exc).__name__}") from None
@@ -259,33 +257,3 @@ def _size(n: int) -> str:
         value /= 1000
     return f"{value:.1f} GB"
 
-
-class Progress:
-    """A plain progress bar on stderr: ``[#####-----]  48%  1.2 MB / 2.5 MB``, redrawn in place."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, out: TextIO, interval: float = 0.1) -> None:
-        self.total = total
-        self.out = out
-        self.interval = interval
-        self._last = 0.0
-
-    def line(self, done: int) -> str:
-        if self.total > 0:
-            fraction = min(1.0, done / self.total)
-            filled = int(fraction * self.WIDTH)
-            bar = "#" * filled + "-" * (self.WIDTH - filled)
-            return f"[{bar}] {fraction * 100:3.0f}%  {_size(done)} / {_size(self.total)}"
-        return f"{_size(done)}"
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self._last >= self.interval:
-            self._last = now
-            self.out.write("\r" + self.line(done))
-            self.out.flush()
-
-    def done(self, done: int) -> None:
-        self.out.write("\r" + self.line(done) + "\n")
-        self.out.flush()

@@ -1,22 +1,49 @@
-"""One typed settings object: environment variables, an optional TOML file, laptop defaults.
+"""One typed settings object (``pydantic-settings``): environment variables, an optional TOML
+file, laptop defaults.
 
 Every variable is ``ARCHIVIST_<NAME>``; ``PORT`` (platform deploys) overrides the port, and the
-spec's ``API_KEY``, ``API_SECRET``, ``API_URL`` configure the embedded sample app.
-A TOML file named by ``ARCHIVIST_CONFIG`` may set the same names in lower case; the environment
-wins over the file.
+spec's ``API_KEY``, ``API_SECRET``, ``API_URL`` configure the embedded sample app when ours are
+unset. A TOML file named by ``ARCHIVIST_CONFIG`` may set the same names in lower case; the
+environment wins over the file. :func:`load` reads them all; a bad value (``ARCHIVIST_PORT=abc``,
+``ARCHIVIST_LOG_JSON=maybe``, an unknown name in the file) is a :class:`ConfigError` naming the
+variable. ``Settings(...)`` alone takes only its arguments and the defaults (what tests build).
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+PREFIX = "ARCHIVIST_"
 
 
-@dataclass(frozen=True)
-class Settings:
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=PREFIX,
+        env_ignore_empty=True,  # ARCHIVIST_X= (empty) means "not set", as before
+        use_attribute_docstrings=True,
+    )
+
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8080
@@ -28,7 +55,7 @@ class Settings:
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
-    ice_hosts: tuple[str, ...] = ()
+    ice_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Addresses advertised for WebRTC media; empty: every non-loopback interface address."""
     log_level: str = "INFO"
     log_json: bool = False
@@ -38,10 +65,14 @@ class Settings:
     sample_api_key: str = ""
     """Credentials and API URL of the embedded sample app; also read from the spec's ``API_KEY``,
     ``API_SECRET``, ``API_URL``. Empty: the first project in the store, and this server itself."""
-    sample_api_secret: str = field(default="", repr=False)
+    sample_api_secret: str = Field(default="", repr=False)
     sample_api_url: str = ""
+    metrics: bool = True
+    """Serve ``GET /metrics`` (Prometheus; docs/operations.md)."""
+    metrics_token: str = Field(default="", repr=False)
+    """When set, ``/metrics`` wants ``Authorization: Bearer <token>``; empty: no authentication."""
     # ---- storage (docs/storage.md) ----
-    signing_key: str = field(default="", repr=False)
+    signing_key: str = Field(default="", repr=False)
     """Key of the signed download URLs; empty: generated once into ``data_dir/signing.key``.
     Set the same value on every node of a deployment."""
     download_url_ttl: int = 600
@@ -55,8 +86,17 @@ class Settings:
     s3_endpoint_url: str = ""
     s3_region: str = ""
     s3_access_key_id: str = ""
-    s3_secret_access_key: str = field(default="", repr=False)
+    s3_secret_access_key: str = Field(default="", repr=False)
     s3_prefix: str = ""
+    azure_container: str = ""
+    """Default Azure Blob storage for projects without their own; credentials: a connection
+    string, or an account name and key, or an account URL and a SAS token."""
+    azure_connection_string: str = Field(default="", repr=False)
+    azure_account_name: str = ""
+    azure_account_key: str = Field(default="", repr=False)
+    azure_account_url: str = ""
+    azure_sas_token: str = Field(default="", repr=False)
+    azure_prefix: str = ""
     upload_attempts: int = 5
     """Upload attempts before the archive falls back to its local copy (then retried every
     ``fallback_retry_interval``)."""
@@ -79,7 +119,36 @@ class Settings:
     """Seconds after which an undelivered event is given up (state ``failed``; ``archivist webhooks retry``)."""
     webhook_poll_interval: float = 1.0
     webhook_log_retention_days: float = 7.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("ice_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``ARCHIVIST_ICE_HOSTS=192.0.2.10, 198.51.100.7`` (a TOML file may give a list)."""
+        if isinstance(value, str):
+            return tuple(x.strip() for x in value.split(",") if x.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _one_default_store(self) -> Settings:
+        if self.s3_bucket and self.azure_container:
+            raise ValueError(f"set {PREFIX}S3_BUCKET or {PREFIX}AZURE_CONTAINER, not both")
+        if self.azure_container and not (
+            self.azure_connection_string or (self.azure_account_name and self.azure_account_key)
+            or (self.azure_sas_token and (self.azure_account_url or self.azure_account_name))
+        ):
+            raise ValueError(f"{PREFIX}AZURE_CONTAINER needs {PREFIX}AZURE_CONNECTION_STRING, or "
+                             f"{PREFIX}AZURE_ACCOUNT_NAME and {PREFIX}AZURE_ACCOUNT_KEY, or "
+                             f"{PREFIX}AZURE_SAS_TOKEN with {PREFIX}AZURE_ACCOUNT_URL")
+        return self
 
     @property
     def db_url(self) -> str:
@@ -91,47 +160,104 @@ class Settings:
     def archives_dir(self) -> Path:
         return self.data_dir / "archives"
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like the original (``dataclasses.replace`` of old)."""
+        return type(self).model_validate({**dict(self), **changes})
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Highest first: :func:`load`'s overrides, ``PORT``, ``ARCHIVIST_*``, the TOML file, then
+        the spec's names. Outside :func:`load`, only the arguments (and the defaults)."""
+        loading = _LOADING.get()
+        if loading is None:
+            return (init_settings,)
+        env, config_file = loading
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _Env(settings_cls, env, {"port": "PORT"}),
+                                                     _Env(settings_cls, env)]
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        sources.append(_Env(settings_cls, env, _SPEC_NAMES))
+        return tuple(sources)
+
 
 _SPEC_NAMES = {"sample_api_key": "API_KEY", "sample_api_secret": "API_SECRET", "sample_api_url": "API_URL"}
+"""The sample apps' Heroku names, used when ours are unset."""
+_LOADING: ContextVar[tuple[Mapping[str, str], str | None] | None] = ContextVar("archivist_settings", default=None)
 
 
-def _coerce(name: str, raw: Any) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    kind = kinds[name]
-    if kind in ("Path",):
-        return Path(str(raw))
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    if kind == "bool":
-        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
-    if kind.startswith("tuple"):
-        if isinstance(raw, (list, tuple)):
-            return tuple(str(x) for x in raw)
-        return tuple(x.strip() for x in str(raw).split(",") if x.strip())
-    return str(raw)
+class _Env(EnvSettingsSource):
+    """``ARCHIVIST_*`` from a given environment (``load(env=…)``), or only the ``names`` given
+    (field → variable, e.g. ``PORT``), values stripped of surrounding blanks."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str],
+                 names: dict[str, str] | None = None) -> None:
+        self._given = env
+        self._names = names
+        super().__init__(settings_cls, env_prefix="" if names else PREFIX)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self._names is None:
+            return parse_env_vars(self._given, False, True, None)
+        found = {}
+        for name, var in self._names.items():
+            value = (self._given.get(var) or "").strip()
+            if value:
+                found[name] = value
+        return found
 
 
-def load(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def _variables(name: str) -> str:
+    """The variables that set the field ``name``."""
+    names = [f"{PREFIX}{name.upper()}"]
+    names += [var for field, var in (*_SPEC_NAMES.items(), ("port", "PORT")) if field == name]
+    return " or ".join(names)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"])
+        if not name:  # a check across settings
+            lines.append(item["msg"].removeprefix("Value error, "))
+        elif item["type"] == "extra_forbidden":
+            lines.append(f"{name}: not a setting (in the {PREFIX}CONFIG file?)")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            field = Settings.model_fields.get(name)
+            got = "***" if field is not None and not field.repr else repr(item["input"])
+            lines.append(f"{name} ({_variables(name)}): {message} (got {got})")
+    return "; ".join(lines)
+
+
+@contextmanager
+def _sources(env: Mapping[str, str], config_file: str | None) -> Iterator[None]:
+    token = _LOADING.set((env, config_file))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """The settings of this process: ``overrides``, then ``PORT``, the ``ARCHIVIST_*`` variables
+    of ``env`` (default: the environment), the TOML file of ``ARCHIVIST_CONFIG``, the spec's names."""
+    import os
+
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    cfg_file = env.get("ARCHIVIST_CONFIG")
-    names = [f.name for f in fields(Settings) if f.name != "extra"]
-    if cfg_file:
-        with open(cfg_file, "rb") as fh:
-            data = tomllib.load(fh)
-        for name in names:
-            if name in data:
-                values[name] = _coerce(name, data[name])
-    for name in names:
-        key = f"ARCHIVIST_{name.upper()}"
-        if key in env and env[key] != "":
-            values[name] = _coerce(name, env[key])
-    if env.get("PORT"):
-        values["port"] = int(env["PORT"])
-    for name, spec_name in _SPEC_NAMES.items():  # the sample apps' Heroku names, when ours are unset
-        if name not in values and env.get(spec_name, "").strip():
-            values[name] = env[spec_name].strip()
-    values.update(overrides)
-    return Settings(**values)
+    config_file = env.get(f"{PREFIX}CONFIG") or None
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"{PREFIX}CONFIG: no such file {config_file}")
+    try:
+        with _sources(env, config_file):
+            return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except ValueError as exc:  # a TOML file that does not parse
+        raise ConfigError(f"{PREFIX}CONFIG ({config_file}): {exc}") from None

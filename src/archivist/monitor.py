@@ -2,19 +2,23 @@
 
 Everything on the loop (signaling, packet forwarding, REST) waits for the slowest callback; codec
 work belongs on worker threads (see ``recording``). :class:`LoopMonitor` sleeps ``interval``
-seconds again and again and records how much later than asked it woke up, so ``/health`` and the
-benchmarks can show the lag while archives record.
+seconds again and again and records how much later than asked it woke up, so ``/health``,
+``/metrics`` (a cumulative histogram of every sample) and the benchmarks can show the lag while
+archives record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections import deque
 from typing import Any
 
 INTERVAL_S = 0.05
 WINDOW = 1200  # samples kept: one minute at the default interval
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Upper bounds (seconds) of the lag histogram's buckets; one more counts everything."""
 
 
 class LoopMonitor:
@@ -23,6 +27,10 @@ class LoopMonitor:
         self._lags: deque[float] = deque(maxlen=window)
         self.max_lag = 0.0
         self._task: asyncio.Task[None] | None = None
+        self.bucket_counts = [0] * (len(BUCKETS) + 1)
+        """Samples per bucket of :data:`BUCKETS` (not cumulative; the last: above them all)."""
+        self.lag_sum = 0.0
+        self.samples = 0
 
     def start(self) -> None:
         if self._task is None:
@@ -34,8 +42,18 @@ class LoopMonitor:
             due = loop.time() + self.interval
             await asyncio.sleep(self.interval)
             lag = max(0.0, loop.time() - due)
-            self._lags.append(lag)
-            self.max_lag = max(self.max_lag, lag)
+            self.record(lag)
+
+    def record(self, lag: float) -> None:
+        self._lags.append(lag)
+        self.max_lag = max(self.max_lag, lag)
+        self.bucket_counts[bisect.bisect_left(BUCKETS, lag)] += 1
+        self.lag_sum += lag
+        self.samples += 1
+
+    def recent_max(self) -> float:
+        """The largest lag of the last minute, in seconds."""
+        return max(self._lags, default=0.0)
 
     def reset(self) -> None:
         self._lags.clear()

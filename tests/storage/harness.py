@@ -2,6 +2,8 @@
 
 * :func:`write_mp4`: a small real MP4 (H.264, fragmented like the recorder's) made with PyAV;
 * :class:`MotoServer`: moto's standalone S3 server as a separate process (``moto_server``);
+* :class:`Azurite`: Microsoft's Azure Storage emulator (npm ``azurite``, installed by
+  ``scripts/test`` with ``npm ci``), its blob service as a separate process;
 * :func:`running_app`: the real ASGI app with its real lifespan (``build_services``, background
   workers, SQLite file) and an HTTP client for it;
 * :func:`finished_archive`: an archive that went ``started`` → ``stopped`` through the real
@@ -19,7 +21,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,10 @@ from archivist.webhooks.outbox import Outbox
 from tests.servers import ROOT, free_port
 
 MOTO = ROOT / ".venv" / "bin" / "moto_server"
+AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""Azurite's well-known development account (documented by Microsoft; not a secret)."""
 
 
 def write_mp4(path: Path, seconds: float = 1.0, fps: int = 10) -> None:
@@ -80,7 +86,7 @@ def fast_settings(data_dir: Path, **overrides: Any) -> Settings:
         sweep_interval=0.1,
         callback_allow_private=True,  # the receivers are on this machine
     )
-    return replace(base, **overrides)
+    return base.replace(**overrides)
 
 
 @asynccontextmanager
@@ -180,3 +186,67 @@ class MotoServer:
 
 def start_moto(tmp: Path, port: int | None = None) -> MotoServer:
     return MotoServer(port or free_port(), tmp / "moto.log").start()
+
+
+@dataclass
+class Azurite:
+    """Azurite's blob service, a real Azure Blob Storage protocol server on its own port."""
+
+    port: int
+    workdir: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def account_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+                f"BlobEndpoint={self.account_url};")
+
+    def start(self) -> Azurite:
+        if not AZURITE.exists():
+            raise RuntimeError(f"{AZURITE} is missing: run `npm ci` (scripts/test does)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / "azurite.log").open("ab")
+        self.proc = subprocess.Popen(
+            [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(self.workdir),
+             "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent"],
+            stdout=log, stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"azurite exited: {(self.workdir / 'azurite.log').read_text()[-2000:]}")
+            try:
+                httpx.get(f"{self.account_url}?comp=list", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("azurite did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def service(self) -> Any:
+        from azure.storage.blob import BlobServiceClient
+
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+    def container(self, name: str, *, create: bool = True) -> Any:
+        client = self.service().get_container_client(name)
+        if create:
+            client.create_container()
+        return client
+
+
+def start_azurite(tmp: Path, port: int | None = None) -> Azurite:
+    return Azurite(port or free_port(), tmp / "azurite").start()

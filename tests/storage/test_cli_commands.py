@@ -76,6 +76,21 @@ def test_storage_and_callback_commands(tmp_path: Path, capsys: pytest.CaptureFix
     assert "very-secret-value" not in out and "AK" not in out
     code, out, _ = _run(capsys, data, "projects", "set-storage", key, "--local")
     assert code == 0 and "backend=local" in out
+    # Azure: a credential is needed, an account key needs its account; secrets never echo
+    code, _, err = _run(capsys, data, "projects", "set-storage", key, "--azure-container", "c")
+    assert code == 2 and "connection string, an account key or a SAS token" in err
+    monkeypatch.setenv("MY_AZ_KEY", "very-secret-azure-key")
+    code, _, err = _run(capsys, data, "projects", "set-storage", key, "--azure-container", "c",
+                        "--azure-account-key-env", "MY_AZ_KEY")
+    assert code == 2 and "--azure-account" in err
+    code, _, err = _run(capsys, data, "projects", "set-storage", key, "--azure-container", "c",
+                        "--azure-sas-token-env", "MY_AZ_KEY")
+    assert code == 2 and "account URL" in err
+    code, out, _ = _run(capsys, data, "projects", "set-storage", key, "--azure-container", "c",
+                        "--azure-account", "acct", "--azure-account-key-env", "MY_AZ_KEY", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["backend"] == "azure" and shown["credentials"] == "account key"
+    assert shown["accountName"] == "acct" and "very-secret-azure-key" not in out
 
     code, _, err = _run(capsys, data, "projects", "set-callback", key, "not-a-url")
     assert code == 2 and "http(s)" in err

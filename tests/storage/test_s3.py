@@ -20,7 +20,7 @@ import pytest
 
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.storage.file_states import FileState
-from archivist.store.archive_files import ArchiveFileRepository
+from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
 from archivist.store.projects import ProjectRepository
 from archivist.store.storage_targets import S3, StorageTarget, StorageTargetRepository
 from tests.servers import free_port
@@ -125,8 +125,13 @@ async def test_upload_failure_keeps_a_downloadable_fallback_then_recovers(tmp_pa
         await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.AVAILABLE), what="the fallback")
-        row = await ArchiveFileRepository(svc.engine).get(stopped.id)
-        assert row is not None and row.state is FileState.FALLBACK and row.local_copy
+
+        async def fallback_row() -> ArchiveFile | None:  # written right after the archive's status
+            found = await ArchiveFileRepository(svc.engine).get(stopped.id)
+            return found if found is not None and found.state is FileState.FALLBACK else None
+
+        row = await wait_for(fallback_row, what="the file's fallback state")
+        assert row.local_copy
         assert row.attempts >= settings.upload_attempts and "NoSuchBucket" in (row.last_error or "")
         got = (await http.get(f"/v2/project/{project.api_key}/archive/{stopped.id}", headers=auth(project))).json()
         assert got["status"] == "available" and got["reason"] == "upload failed: local fallback copy"

@@ -1,4 +1,9 @@
-"""Migrations on a real SQLite file and a real PostgreSQL server (started by the test run)."""
+"""Migrations on a real SQLite file and a real PostgreSQL server (started by the test run).
+
+Besides a fresh database, a database made by the hand-written migrations that Alembic replaced
+(``legacy_migrations.py``, with rows in it) must upgrade cleanly: same schema as a fresh one,
+rows kept, and usable by today's repositories.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,22 @@ import asyncio
 import time
 import uuid
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.sessions.model import ArchiveMode, MediaMode, Session
 from archivist.store.archives import AlreadyRecording, ArchiveRepository
-from archivist.store.db import open_database
-from archivist.store.migrations import MIGRATIONS, migrate
+from archivist.store.db import create_engine, open_database
+from archivist.store.migrations import head, migrate
 from archivist.store.projects import ProjectRepository
 from archivist.store.schema import metadata
 from archivist.store.sessions import SessionRepository
+from archivist.store.storage_targets import StorageTargetRepository
+from tests.servers import Postgres
+from tests.store import legacy_migrations
 
 
 def _archive(project_key: str, session_id: str, status: ArchiveStatus = ArchiveStatus.STARTED) -> Archive:
@@ -31,7 +41,7 @@ def _archive(project_key: str, session_id: str, status: ArchiveStatus = ArchiveS
 async def _exercise(url: str) -> None:
     engine = await open_database(url)
     try:
-        assert await migrate(engine) == MIGRATIONS[-1][0]  # idempotent second run
+        assert await migrate(engine) == head()  # idempotent second run
 
         def columns(sync_conn: object) -> dict[str, set[str]]:
             insp = inspect(sync_conn)
@@ -71,3 +81,76 @@ async def _exercise(url: str) -> None:
 
 async def test_migrated_schema_and_repositories(database_url: str) -> None:
     await _exercise(database_url)
+
+def _schema(conn: Connection) -> dict[str, object]:
+    """Everything of a schema that matters to the code: tables, columns, keys, indexes."""
+    insp = inspect(conn)
+    out: dict[str, object] = {}
+    for table in sorted(insp.get_table_names()):
+        if table == "alembic_version":
+            continue
+        pk = insp.get_pk_constraint(table)["constrained_columns"]
+        out[table] = {
+            # SQLite lets a TEXT primary key hold NULL unless it says NOT NULL, which the
+            # hand-written tables did not: Alembic's are stricter there, and that is all
+            "columns": [(c["name"], str(c["type"]), c["nullable"] and c["name"] not in pk)
+                        for c in insp.get_columns(table)],
+            "pk": pk,
+            "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in insp.get_foreign_keys(table)),
+        }
+    # indexes, the expression-based partial unique one included (which reflection skips)
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+    else:
+        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                                 "AND indexname NOT LIKE '%_pkey'"))
+    out["indexes"] = {name: _normalized(sql) for name, sql in rows}
+    return out
+
+
+def _normalized(sql: str) -> str:
+    """An index's SQL without the formatting: case, spaces, quotes and redundant parentheses."""
+    flat = "".join(sql.lower().replace('"', "").split())
+    return flat.replace("((", "(").replace("))", ")")
+
+
+async def _legacy_upgrade(url: str, fresh_url: str) -> None:
+    """Today's hand-written schema with rows in it, then the Alembic upgrade of the server's start."""
+    legacy = create_engine(url)
+    try:
+        assert await legacy_migrations.migrate(legacy) == 2
+        async with legacy.begin() as conn:
+            await conn.execute(text("INSERT INTO projects (api_key, api_secret, name, created_at) "
+                                    "VALUES ('12345678', 's3cr3t', 'old', 1)"))
+            await conn.execute(text("INSERT INTO storage_targets (id, project_key, backend, bucket, prefix, "
+                                    "created_at) VALUES ('t1', '12345678', 's3', 'old-bucket', 'p/', 2)"))
+    finally:
+        await legacy.dispose()
+
+    await _exercise(url)  # opens it as the server's start does: the upgrade, then everything works
+    engine = await open_database(url)
+    fresh = await open_database(fresh_url)
+    try:
+        async with engine.connect() as conn:
+            upgraded = await conn.run_sync(_schema)
+            revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        async with fresh.connect() as conn:
+            assert upgraded == await conn.run_sync(_schema)
+        assert revision == head() and "schema_version" not in upgraded
+        assert "ux_archives_running" in upgraded["indexes"]  # type: ignore[operator]
+        project = await ProjectRepository(engine).get("12345678")
+        assert project is not None and project.name == "old" and project.api_secret == "s3cr3t"
+        target = await StorageTargetRepository(engine).get("t1")
+        assert target is not None and target.bucket == "old-bucket" and target.connection_string is None
+    finally:
+        await engine.dispose()
+        await fresh.dispose()
+
+
+async def test_sqlite_upgrades_the_hand_written_schema(tmp_path: Path) -> None:
+    await _legacy_upgrade(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+
+
+@pytest.mark.postgres
+async def test_postgresql_upgrades_the_hand_written_schema(postgres: Postgres) -> None:
+    await _legacy_upgrade(postgres.new_database("legacy"), postgres.new_database("fresh"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from standardwebhooks import Webhook
 
 from archivist.archives.status import Reason
 from tests.servers import free_port
@@ -64,6 +65,9 @@ async def test_receiver_down_then_back_gets_every_event_in_order(tmp_path: Path)
         assert all(check(project.api_secret, httpx.Headers(r.headers), r.body) for r in registry + own)
         assert node_verifies(project.api_secret, registry + own) == [True] * 8
         assert not check("wrong-secret", httpx.Headers(registry[0].headers), registry[0].body)
+        standard = Webhook(project.api_secret.encode())  # the Standard Webhooks headers, on the real requests
+        assert all(standard.verify(r.body, r.headers)["id"] == stopped.id for r in registry + own)
+        assert all(r.headers["webhook-id"] == r.headers["X-Archivist-Event-Id"] for r in registry + own)
 
         for got in registry:
             event = got.json

@@ -304,6 +304,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
 
 _REASONS = {
     400: "invalid request",
+    401: "missing or invalid bearer token",
     403: "missing or invalid credentials",
     404: "not found",
     405: "not allowed for this resource",
@@ -421,6 +422,14 @@ DOWNLOAD = operation(
                            "headers": {"Location": {"schema": {"type": "string"}}}}},
 )
 HEALTH = operation(ok_schema=ref("Health"), public=True)
+METRICS = operation(
+    ok_content={"text/plain": {"schema": {"type": "string"}},
+                "application/openmetrics-text": {"schema": {"type": "string"}}},
+    ok_description="this node's metrics: the Prometheus text format, or OpenMetrics when asked (docs/operations.md)",
+    errors={401: "ARCHIVIST_METRICS_TOKEN is set and `Authorization: Bearer <token>` is missing or wrong",
+            404: "metrics are off (ARCHIVIST_METRICS=false)"},
+    public=True,  # no API credentials: anonymous by default, an operator's bearer token when set
+)
 START = operation(
     ok_schema=ARCHIVE,
     errors={400: "invalid body, or no client connected to the session", 404: "session not found",

@@ -65,6 +65,21 @@ class _Recording:
     feeds: dict[str, StreamFeed] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RecordingLoad:
+    """What one running recorder costs, for ``/metrics``."""
+
+    archive_id: str
+    project_key: str
+    cpu_seconds: float
+    lag_seconds: float
+    streams: int
+    dropped: dict[str, int]
+    picture_behind_seconds: float
+    degraded: bool
+    """The picture skips (fewer frames, all the sound): the machine cannot keep up."""
+
+
 class InServerLauncher:
     def __init__(self, rooms: Rooms, archives_dir: Path, preset: str | None = None) -> None:
         if preset is not None and preset not in PRESETS:
@@ -74,6 +89,16 @@ class InServerLauncher:
         self._preset = preset
         self._active: dict[str, _Recording] = {}  # by archive id (a session may briefly have two:
         # one finishing its file while the next starts)
+        self.finished_cpu_seconds = 0.0
+        """CPU time of the recorders that have finished (the running ones: :meth:`load`)."""
+
+    def load(self) -> list[RecordingLoad]:
+        return [
+            RecordingLoad(rec.archive.id, rec.archive.project_key, rec.recorder.cpu_seconds,
+                          rec.recorder.lag_seconds, len(rec.feeds), rec.recorder.dropped,
+                          rec.recorder.behind_s, rec.recorder.degraded)
+            for rec in self._active.values()
+        ]
 
     def recordings(self, session_id: str) -> list[_Recording]:
         return [rec for rec in self._active.values() if rec.archive.session_id == session_id]
@@ -129,6 +154,7 @@ class InServerLauncher:
             for feed in rec.feeds.values():
                 feed.close()
             await rec.recorder.close()
+            self.finished_cpu_seconds += rec.recorder.cpu_seconds
         log.info("archive recorded", archive=archive.id, duration=round(result.duration, 3), size=result.size,
                  feeds=feeds)
         return RecordingOutcome(
@@ -174,6 +200,7 @@ class InServerLauncher:
                     feed.close()
             with failures.catch():
                 await rec.recorder.close()
+            self.finished_cpu_seconds += rec.recorder.cpu_seconds
         failures.raise_any()
 
     # ---- feeding -----------------------------------------------------------------------------

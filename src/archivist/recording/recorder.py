@@ -194,6 +194,11 @@ class ComposedRecorder:
         """The picture skips because the machine cannot keep up (set by the worker)."""
         self._skipped_seen = 0
         self._caught_up_at: float | None = None
+        self.cpu_seconds = 0.0
+        """CPU time the worker thread used so far (decode, compose, mix, encode, mux)."""
+        self.lag_seconds = 0.0
+        """How far the output trailed the wall clock when the worker last looked: its
+        ``latency`` plus one loop when it keeps up, more when it cannot (CPU starved)."""
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -446,11 +451,16 @@ class ComposedRecorder:
             return
         self._signal(self._started)
         period = 1.0 / self.options.fps
+        rendered = self.t0
         try:
             while self._stop_at is None:
                 self._drain(pipeline)
-                pipeline.render_until(self._now() - self._follow_lateness(period / 2))
+                now = self._now()
+                self.lag_seconds = max(0.0, now - rendered)
+                rendered = now - self._follow_lateness(period / 2)
+                pipeline.render_until(rendered)
                 self._report_progress(pipeline)
+                self.cpu_seconds = time.thread_time()
                 self._wake.wait(period / 2)
                 self._wake.clear()
             # what was captured before the stop is still on its way for up to the latency: wait
@@ -462,6 +472,7 @@ class ComposedRecorder:
                 self._wake.clear()
             self._drain(pipeline)
             pipeline.finish(self._stop_at)  # also on close(): leave a complete file
+            self.cpu_seconds, self.lag_seconds = time.thread_time(), 0.0
             self.stats = pipeline.stats()
             self._decoder_stats.update({f"{sid}/{media}": d.stats() for (sid, media), d in self._decoders.items()})
             self.stats["decoders"] = self._decoder_stats

@@ -1,9 +1,11 @@
-"""The storage protocol both backends (``local``, ``s3``) implement."""
+"""The storage protocol the backends (``local``, ``s3``, ``azure``) implement, and the streaming
+upload the object stores offer (:class:`ObjectUpload`)."""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,7 +44,42 @@ class Redirect:
     url: str
 
 
-Location = LocalFile | Redirect
+@dataclass(frozen=True)
+class Proxied:
+    """An object this server streams to the client itself (a store it cannot presign for, such
+    as an Azure container reached with a SAS token): ``read(offset, length)`` yields the bytes."""
+
+    size: int
+    read: Callable[[int, int], AsyncIterator[bytes]]
+
+
+Location = LocalFile | Redirect | Proxied
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What a completed upload left in the store, confirmed by reading its properties back."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class ObjectUpload(Protocol):
+    """An upload fed as the bytes arrive (S3 multipart upload, Azure block blob).
+
+    ``write`` appends, in order; nothing is visible in the store until ``complete``, which
+    returns once the store confirms the object's size. ``abort`` (idempotent) gives up and
+    removes what the store kept of it. One caller at a time: await each call before the next.
+    """
+
+    key: str
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def complete(self) -> StoredObject: ...
+
+    async def abort(self) -> None: ...
 
 
 class Storage(Protocol):
@@ -61,3 +98,10 @@ class Storage(Protocol):
 
     async def locate(self, key: str, *, filename: str, ttl: int) -> Location | None:
         """How a client downloads ``key``: a local file to serve, or a short-lived URL to redirect to."""
+
+
+class StreamingStorage(Storage, Protocol):
+    """A store that takes an object in pieces, as it is written (see :class:`ObjectUpload`)."""
+
+    async def open_upload(self, key: str) -> ObjectUpload:
+        """Begin an upload to ``key``; an object already there is replaced on ``complete``."""

@@ -2,7 +2,7 @@
 
 * Local storage (the default): the file stays where the recorder wrote it; the archive becomes
   ``available`` at once.
-* S3-compatible storage: the archive stays ``stopped`` while the file is uploaded in the
+* S3-compatible or Azure Blob storage: the archive stays ``stopped`` while the file is uploaded in the
   background (:mod:`archivist.storage.transfers`), with retries and backoff; once the object is
   confirmed the archive becomes ``uploaded`` and only then is the local copy removed. When the
   upload keeps failing, the archive becomes ``available`` with reason ``upload failed`` and the
@@ -30,17 +30,19 @@ from archivist.archives.ports import RecordingOutcome
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
+from archivist.storage.backends import open_store
 from archivist.storage.base import Location, Storage, StorageError, download_name
 from archivist.storage.file_states import FileState, leading_to
 from archivist.storage.local import LocalStorage
-from archivist.storage.s3 import S3Settings, S3Storage
 from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
-from archivist.store.storage_targets import LOCAL, S3, StorageTarget, StorageTargetRepository
+from archivist.store.storage_targets import AZURE, LOCAL, S3, StorageTarget, StorageTargetRepository
 
 log = logs.get(__name__)
 
 CONFIG_TARGET = "config"
 """``target_id`` of the S3 storage configured in the settings (``ARCHIVIST_S3_*``)."""
+CONFIG_AZURE_TARGET = "config-azure"
+"""``target_id`` of the Azure storage configured in the settings (``ARCHIVIST_AZURE_*``)."""
 
 
 def object_key(prefix: str, archive: Archive) -> str:
@@ -78,7 +80,7 @@ class ArchiveFiles:
         self._targets = targets
         self._work_queued = work_queued
         self.local = LocalStorage(settings.archives_dir)
-        self._remote: dict[str, S3Storage] = {}
+        self._remote: dict[str, Storage] = {}
         self._cancel = threading.Event()
         """Set on shutdown: in-flight uploads stop at their next chunk."""
 
@@ -91,15 +93,30 @@ class ArchiveFiles:
 
     # ---- configuration ---------------------------------------------------------------------
     async def target_for(self, project_key: str) -> StorageTarget:
-        """The project's current target: its own (``projects set-storage``), else the settings' S3, else local."""
+        """The project's current target: its own (``projects set-storage``), else the settings'
+        S3 or Azure storage, else local."""
         own = await self._targets.current(project_key)
         if own is not None:
             return own
         return self._configured(project_key)
 
-    def _configured(self, project_key: str) -> StorageTarget:
-        """The settings' S3 storage (``ARCHIVIST_S3_*``) when a bucket is set, else local storage."""
+    def _configured(self, project_key: str, azure: bool | None = None) -> StorageTarget:
+        """The settings' S3 storage (``ARCHIVIST_S3_*``) when a bucket is set, their Azure
+        storage (``ARCHIVIST_AZURE_*``) when a container is set, else local storage."""
         s = self._settings
+        if azure or (azure is None and s.azure_container and not s.s3_bucket):
+            return StorageTarget(
+                id=CONFIG_AZURE_TARGET,
+                project_key=project_key,
+                backend=AZURE,
+                bucket=s.azure_container,
+                endpoint_url=s.azure_account_url or None,
+                access_key_id=s.azure_account_name or None,
+                secret_access_key=s.azure_account_key or None,
+                connection_string=s.azure_connection_string or None,
+                sas_token=s.azure_sas_token or None,
+                prefix=s.azure_prefix,
+            )
         if s.s3_bucket:
             return StorageTarget(
                 id=CONFIG_TARGET,
@@ -118,24 +135,14 @@ class ArchiveFiles:
         if not target_id:
             return self.local
         if target_id not in self._remote:
-            if target_id == CONFIG_TARGET:
-                target = self._configured("")
+            if target_id in (CONFIG_TARGET, CONFIG_AZURE_TARGET):
+                target = self._configured("", azure=target_id == CONFIG_AZURE_TARGET)
             else:
                 found = await self._targets.get(target_id)
                 if found is None:
                     raise StorageError(f"storage target {target_id} no longer exists")
                 target = found
-            if target.backend != S3 or not target.bucket:
-                raise StorageError(f"storage target {target_id} is not an S3 target")
-            self._remote[target_id] = S3Storage(
-                S3Settings(
-                    bucket=target.bucket,
-                    endpoint_url=target.endpoint_url,
-                    region=target.region,
-                    access_key_id=target.access_key_id,
-                    secret_access_key=target.secret_access_key,
-                )
-            )
+            self._remote[target_id] = open_store(target)
         return self._remote[target_id]
 
     # ---- what the archive service calls ----------------------------------------------------
@@ -144,7 +151,7 @@ class ArchiveFiles:
         if outcome.storage_key is None:
             return True
         target = await self.target_for(archive.project_key)
-        remote = target.backend == S3
+        remote = target.backend in (S3, AZURE)
         now = now_ms()
         record = ArchiveFile(
             archive_id=archive.id,

@@ -2,7 +2,8 @@
 
 Uploads go through boto3's transfer manager (multipart for large files) on a worker thread; a
 put returns only once a HEAD of the object confirms its size (and the SHA-256 stored in its
-metadata), so the caller may delete its local copy. Downloads are redirects to a presigned GET
+metadata), so the caller may delete its local copy. An upload fed as a recording is written is a
+multipart upload (:meth:`S3Storage.open_upload`). Downloads are redirects to a presigned GET
 URL that carries the Content-Type and Content-Disposition. Credentials come from the storage
 target, else from boto3's default chain (environment, config files, instance role); they are
 never logged, and error messages never carry them.
@@ -11,12 +12,26 @@ never logged, and error messages never carry them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archivist.storage.base import CONTENT_TYPE, Cancelled, Location, Redirect, StorageError, content_disposition
+from archivist.storage.base import (
+    CONTENT_TYPE,
+    Cancelled,
+    Location,
+    Redirect,
+    StorageError,
+    StoredObject,
+    content_disposition,
+)
+
+PART_SIZE = 8 << 20
+"""Bytes per part of a streamed upload (S3's minimum is 5 MiB, but for the last part; 10,000
+parts of 8 MiB hold 78 GiB)."""
+MIN_PART_SIZE = 5 << 20
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,11 @@ class S3Settings:
     read_timeout: float = 60.0
     max_attempts: int = 3
     """boto3's own retries of one request; our uploads add their own backoff on top."""
+    part_size: int = PART_SIZE
+
+    def __post_init__(self) -> None:
+        if self.part_size < MIN_PART_SIZE:
+            raise ValueError(f"an S3 part holds at least {MIN_PART_SIZE} bytes")
 
 
 def _boto() -> tuple[Any, Any, Any]:
@@ -158,6 +178,88 @@ class S3Storage:
         except errors as exc:
             raise StorageError(_describe(exc)) from None
         return url
+
+    # ---- streaming uploads -------------------------------------------------------------------
+    async def open_upload(self, key: str) -> S3MultipartUpload:
+        upload = S3MultipartUpload(self, key)
+        await asyncio.to_thread(upload.begin)
+        return upload
+
+
+class S3MultipartUpload:
+    """:class:`~archivist.storage.base.ObjectUpload` for S3: a multipart upload whose parts go
+    up as soon as ``part_size`` bytes have arrived; ``complete`` sends the last part, completes
+    the upload and checks the object's size. Each part's checksum is verified by the store.
+
+    S3 takes metadata only when an upload begins, before the SHA-256 is known: a streamed
+    object carries none (the SHA-256 is returned, and kept with the archive). An upload that is
+    neither completed nor aborted (a killed server) stays invisible and billed until a bucket
+    lifecycle rule (``AbortIncompleteMultipartUpload``) removes it.
+    """
+
+    def __init__(self, store: S3Storage, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._done = False
+
+    def _call(self, method: str, **params: Any) -> Any:
+        _, _, errors = _boto()
+        try:
+            return getattr(self.store._s3(), method)(Bucket=self.store.settings.bucket, Key=self.key, **params)
+        except errors as exc:
+            raise StorageError(_describe(exc)) from None
+
+    def begin(self) -> None:
+        self.upload_id = self._call("create_multipart_upload", ContentType=CONTENT_TYPE)["UploadId"]
+
+    def _send_part(self, data: bytes) -> None:
+        number = len(self._parts) + 1
+        answer = self._call("upload_part", UploadId=self.upload_id, PartNumber=number, Body=data)
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def _send_full_parts(self) -> None:
+        size = self.store.settings.part_size
+        while len(self._buffer) >= size:
+            self._send_part(bytes(self._buffer[:size]))
+            del self._buffer[:size]
+
+    async def write(self, chunk: bytes) -> None:
+        if self._done:
+            raise StorageError("the upload is already complete or aborted")
+        self._digest.update(chunk)
+        self._size += len(chunk)
+        self._buffer += chunk
+        if len(self._buffer) >= self.store.settings.part_size:  # a part is full: send it off the loop
+            await asyncio.to_thread(self._send_full_parts)
+
+    async def complete(self) -> StoredObject:
+        if self._done:
+            raise StorageError("the upload is already complete or aborted")
+        return await asyncio.to_thread(self._complete)
+
+    def _complete(self) -> StoredObject:
+        if self._buffer or not self._parts:  # the last part may be short (or empty: an empty object)
+            self._send_part(bytes(self._buffer))
+            self._buffer.clear()
+        self._call("complete_multipart_upload", UploadId=self.upload_id, MultipartUpload={"Parts": self._parts})
+        self._done = True
+        head = self._call("head_object")
+        if int(head.get("ContentLength", -1)) != self._size:
+            raise StorageError(f"uploaded size {head.get('ContentLength')} != {self._size}")
+        return StoredObject(key=self.key, size=self._size, sha256=self._digest.hexdigest())
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buffer.clear()
+        if self.upload_id is not None:
+            await asyncio.to_thread(self._call, "abort_multipart_upload", UploadId=self.upload_id)
 
 
 def _status(exc: BaseException) -> int | None:

@@ -1,194 +1,82 @@
-"""Versioned schema migrations, written as portable SQL (SQLite and PostgreSQL).
+"""Schema migrations with Alembic (SQLite and PostgreSQL): ``store/alembic/versions/``.
 
-A migration is never edited once released: a schema change is a new entry at the end of
-``MIGRATIONS``. ``migrate()`` applies the missing ones in order, each in its own transaction,
-and records it in ``schema_version``.
+A revision is never edited once released: a schema change is a new revision (``alembic -c
+alembic.ini revision -m "…"`` at the repository root, then written by hand, portable to both
+databases). :func:`migrate` brings a database to the newest revision in one transaction; on
+PostgreSQL an advisory lock makes nodes that start together take turns.
+
+A database made by the hand-written migrations this replaced (table ``schema_version``,
+versions 1 and 2) is stamped with the matching revision first, then upgraded like any other.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from archivist import logs
 
 log = logs.get(__name__)
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its chatter; what was applied is logged below
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (
-        1,
-        "projects, sessions, archives, callbacks",
-        [
-            """CREATE TABLE projects (
-                api_key TEXT PRIMARY KEY,
-                api_secret TEXT NOT NULL,
-                name TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                callback_url TEXT NULL
-            )""",
-            """CREATE TABLE sessions (
-                id TEXT PRIMARY KEY,
-                project_key TEXT NOT NULL REFERENCES projects(api_key),
-                media_mode TEXT NOT NULL,
-                archive_mode TEXT NOT NULL,
-                location TEXT NULL,
-                e2ee BOOLEAN NOT NULL,
-                archive_name TEXT NULL,
-                archive_resolution TEXT NULL,
-                created_at BIGINT NOT NULL
-            )""",
-            "CREATE INDEX ix_sessions_project ON sessions (project_key)",
-            """CREATE TABLE archives (
-                id TEXT PRIMARY KEY,
-                project_key TEXT NOT NULL REFERENCES projects(api_key),
-                session_id TEXT NOT NULL,
-                name TEXT NULL,
-                status TEXT NOT NULL,
-                reason TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                updated_at BIGINT NOT NULL,
-                duration INTEGER NOT NULL,
-                size BIGINT NOT NULL,
-                has_audio BOOLEAN NOT NULL,
-                has_video BOOLEAN NOT NULL,
-                output_mode TEXT NOT NULL,
-                stream_mode TEXT NOT NULL,
-                resolution TEXT NULL,
-                layout TEXT NULL,
-                max_bitrate INTEGER NULL,
-                quantization_parameter INTEGER NULL,
-                multi_archive_tag TEXT NULL,
-                storage_key TEXT NULL,
-                sha256 TEXT NULL,
-                seq BIGINT NOT NULL
-            )""",
-            "CREATE INDEX ix_archives_project_seq ON archives (project_key, seq)",
-            "CREATE INDEX ix_archives_session ON archives (session_id)",
-            # one running archive per session (and archive tag): enforced by the database, so two
-            # concurrent starts, even on two nodes, cannot both win
-            """CREATE UNIQUE INDEX ux_archives_running ON archives (session_id, COALESCE(multi_archive_tag, ''))
-                WHERE status IN ('started', 'paused')""",
-            """CREATE TABLE callbacks (
-                id TEXT PRIMARY KEY,
-                project_key TEXT NOT NULL REFERENCES projects(api_key),
-                "group" TEXT NOT NULL,
-                event TEXT NOT NULL,
-                url TEXT NOT NULL,
-                created_at BIGINT NOT NULL,
-                updated_at BIGINT NOT NULL
-            )""",
-            "CREATE INDEX ix_callbacks_project ON callbacks (project_key)",
-        ],
-    ),
-    (
-        2,
-        "storage targets, archive files, webhook outbox and delivery log",
-        [
-            # a project's storage configuration; a change adds a row (the newest one is current),
-            # so archives stored under an older configuration can still be fetched and deleted
-            """CREATE TABLE storage_targets (
-                id TEXT PRIMARY KEY,
-                project_key TEXT NOT NULL REFERENCES projects(api_key),
-                backend TEXT NOT NULL,
-                bucket TEXT NULL,
-                endpoint_url TEXT NULL,
-                region TEXT NULL,
-                access_key_id TEXT NULL,
-                secret_access_key TEXT NULL,
-                prefix TEXT NOT NULL,
-                created_at BIGINT NOT NULL
-            )""",
-            "CREATE INDEX ix_storage_targets_project ON storage_targets (project_key, created_at)",
-            # where an archive's file lives and what remains to be done with it (upload, removal)
-            """CREATE TABLE archive_files (
-                archive_id TEXT PRIMARY KEY,
-                project_key TEXT NOT NULL,
-                local_key TEXT NOT NULL,
-                target_id TEXT NULL,
-                object_key TEXT NULL,
-                state TEXT NOT NULL,
-                local_copy BOOLEAN NOT NULL,
-                duration INTEGER NOT NULL,
-                size BIGINT NOT NULL,
-                sha256 TEXT NULL,
-                stop_reason TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                last_error TEXT NULL,
-                next_attempt_at BIGINT NULL,
-                lease_until BIGINT NULL,
-                created_at BIGINT NOT NULL,
-                updated_at BIGINT NOT NULL
-            )""",
-            "CREATE INDEX ix_archive_files_due ON archive_files (state, next_attempt_at)",
-            # one row per (status change, callback URL), written in the status change's transaction
-            """CREATE TABLE webhook_outbox (
-                id TEXT PRIMARY KEY,
-                event_id TEXT NOT NULL,
-                project_key TEXT NOT NULL,
-                archive_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                url TEXT NOT NULL,
-                source TEXT NOT NULL,
-                archive_status TEXT NOT NULL,
-                payload TEXT NOT NULL,
-                state TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                next_attempt_at BIGINT NOT NULL,
-                lease_until BIGINT NULL,
-                last_status_code INTEGER NULL,
-                last_error TEXT NULL,
-                created_at BIGINT NOT NULL,
-                delivered_at BIGINT NULL
-            )""",
-            "CREATE UNIQUE INDEX ux_webhook_outbox_order ON webhook_outbox (archive_id, url, seq)",
-            "CREATE INDEX ix_webhook_outbox_due ON webhook_outbox (state, next_attempt_at)",
-            "CREATE INDEX ix_webhook_outbox_project ON webhook_outbox (project_key, created_at)",
-            """CREATE TABLE webhook_attempts (
-                delivery_id TEXT NOT NULL,
-                attempt INTEGER NOT NULL,
-                attempted_at BIGINT NOT NULL,
-                status_code INTEGER NULL,
-                error TEXT NULL,
-                duration_ms INTEGER NOT NULL,
-                PRIMARY KEY (delivery_id, attempt)
-            )""",
-        ],
-    ),
-]
+SCRIPTS = Path(__file__).parent / "alembic"
+LEGACY_REVISIONS = {1: "0001", 2: "0002"}
+"""``schema_version`` of the hand-written migrations → the Alembic revision with the same schema."""
+_LOCK_ID = 0x61726368  # "arch": PostgreSQL advisory lock held while migrating
 
 
-async def current_version(conn: AsyncConnection) -> int:
-    def _has_table(sync_conn: object) -> bool:
-        from sqlalchemy import inspect
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.attributes["connection"] = connection
+    return cfg
 
-        return bool(inspect(sync_conn).has_table("schema_version"))
 
-    if not await conn.run_sync(_has_table):
+def head() -> str:
+    """The newest revision."""
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert found is not None
+    return found
+
+
+def _legacy_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
         return 0
-    row = (await conn.execute(text("SELECT MAX(version) FROM schema_version"))).first()
+    row = conn.execute(text("SELECT MAX(version) FROM schema_version")).first()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-async def migrate(engine: AsyncEngine) -> int:
-    """Bring the database to the newest version; return that version."""
+def _upgrade(conn: Connection) -> str:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    cfg = alembic_config(conn)
+    before = MigrationContext.configure(conn).get_current_revision()
+    if before is None:
+        legacy = _legacy_version(conn)
+        if legacy:
+            if legacy not in LEGACY_REVISIONS:
+                raise RuntimeError(f"unknown schema_version {legacy}: made by a newer Archivist?")
+            command.stamp(cfg, LEGACY_REVISIONS[legacy])
+            before = LEGACY_REVISIONS[legacy]
+            log.info("hand-written schema adopted by alembic", schema_version=legacy, revision=before)
+    command.upgrade(cfg, "head")
+    after = MigrationContext.configure(conn).get_current_revision()
+    assert after is not None
+    if after != before:
+        log.info("migrations applied", since=before, revision=after)
+    return after
+
+
+async def migrate(engine: AsyncEngine) -> str:
+    """Bring the database to the newest revision; return it."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        )
-    async with engine.connect() as conn:
-        have = await current_version(conn)
-    for version, title, statements in MIGRATIONS:
-        if version <= have:
-            continue
-        async with engine.begin() as conn:
-            for stmt in statements:
-                await conn.execute(text(stmt))
-            await conn.execute(
-                text("INSERT INTO schema_version (version, applied_at) VALUES (:v, :t)"),
-                {"v": version, "t": int(time.time() * 1000)},
-            )
-        log.info("migration applied", version=version, title=title)
-        have = version
-    return have
+        revision: str = await conn.run_sync(_upgrade)
+    return revision

@@ -1,18 +1,12 @@
-"""The tables as the code queries them. Must match what ``migrations.py`` creates
-(``tests/store/test_migrations.py`` reflects a migrated database and compares)."""
+"""The tables as the code queries them. Must match what the Alembic revisions create
+(``store/alembic/versions``; ``tests/store/test_migrations.py`` reflects a migrated database
+and compares)."""
 
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, Table, Text
 
 metadata = MetaData()
-
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_at", BigInteger, nullable=False),
-)
 
 projects = Table(
     "projects",
@@ -90,6 +84,8 @@ storage_targets = Table(
     Column("secret_access_key", Text, nullable=True),
     Column("prefix", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("connection_string", Text, nullable=True),
+    Column("sas_token", Text, nullable=True),
 )
 
 archive_files = Table(

@@ -27,13 +27,7 @@ from archivist.jobs import LeasedJobRunner
 from archivist.store.outbox import DELIVERED, FAILED, PENDING, Attempt, Delivery, OutboxRepository
 from archivist.webhooks import targets
 from archivist.webhooks.payloads import for_delivery
-from archivist.webhooks.signatures import (
-    ATTEMPT_HEADER,
-    DELIVERY_ID_HEADER,
-    EVENT_ID_HEADER,
-    SIGNATURE_HEADER,
-    sign,
-)
+from archivist.webhooks.signatures import ATTEMPT_HEADER, DELIVERY_ID_HEADER, signed_headers
 
 log = logs.get(__name__)
 
@@ -73,6 +67,8 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
         self._busy_queues: set[tuple[str, str]] = set()
         self._client: httpx.AsyncClient | None = None
         self._last_purge = 0.0
+        self.attempts = {"delivered": 0, "failed": 0, "given_up": 0}
+        """Attempts made by this process, by outcome (``failed``: will be retried), for ``/metrics``."""
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,10 +145,9 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
             body = for_delivery(delivery.payload, self._url_for)
             headers = {
                 "Content-Type": "application/json",
-                EVENT_ID_HEADER: delivery.event_id,
                 DELIVERY_ID_HEADER: delivery.id,
                 ATTEMPT_HEADER: str(attempt_no),
-                SIGNATURE_HEADER: sign(secret, delivery.event_id, body),
+                **signed_headers(secret, delivery.event_id, body),
             }
             try:
                 target = await targets.resolve_public(
@@ -192,6 +187,7 @@ class DeliveryWorker(LeasedJobRunner[Delivery]):
             "attempt": attempt_no,
             "status_code": status_code,
         }
+        self.attempts["delivered" if state == DELIVERED else "given_up" if state == FAILED else "failed"] += 1
         if state == DELIVERED:
             log.info("webhook delivered", **fields)
         elif state == FAILED:

@@ -9,10 +9,18 @@ where ``hex = HMAC_SHA256(api_secret, f"{t}.{event_id}.".encode() + raw_body).he
 A receiver recomputes it over the raw body bytes, compares in constant time, rejects a ``t``
 too far from its own clock (replays), and drops an event id it has already processed
 (at-least-once delivery: a retry after a lost response repeats an event).
+
+Each request also carries the Standard Webhooks headers (standardwebhooks.com), so the
+``standardwebhooks`` libraries verify it with the API secret's bytes as the key::
+
+    webhook-id:        <event id>
+    webhook-timestamp: <unix seconds>                 the same t
+    webhook-signature: v1,<base64 HMAC_SHA256(api_secret, f"{id}.{t}.".encode() + raw_body)>
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -23,6 +31,9 @@ DELIVERY_ID_HEADER = "X-Archivist-Delivery-Id"
 ATTEMPT_HEADER = "X-Archivist-Attempt"
 TOLERANCE = 300
 """Seconds a receiver should accept between ``t`` and its own clock."""
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def _digest(secret: str, event_id: str, body: bytes, timestamp: int) -> str:
@@ -34,6 +45,19 @@ def sign(secret: str, event_id: str, body: bytes, *, timestamp: int | None = Non
     """The ``X-Archivist-Signature`` value for one request."""
     t = int(time.time()) if timestamp is None else timestamp
     return f"t={t},v1={_digest(secret, event_id, body, t)}"
+
+
+def signed_headers(secret: str, event_id: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """The signature headers of one request: ours and the Standard Webhooks ones, signed at one instant."""
+    t = int(time.time()) if timestamp is None else timestamp
+    standard = hmac.new(secret.encode(), f"{event_id}.{t}.".encode() + body, hashlib.sha256).digest()
+    return {
+        EVENT_ID_HEADER: event_id,
+        SIGNATURE_HEADER: sign(secret, event_id, body, timestamp=t),
+        STANDARD_ID_HEADER: event_id,
+        STANDARD_TIMESTAMP_HEADER: str(t),
+        STANDARD_SIGNATURE_HEADER: f"v1,{base64.b64encode(standard).decode()}",
+    }
 
 
 def verify(
