@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from archivist import __version__
 from archivist.archives.status import ArchiveStatus
 from archivist.monitor import BUCKETS
-from archivist.store.archive_files import FileState
+from archivist.storage.file_states import FileState
 from archivist.store.counts import StoreCounts, store_counts
 from archivist.store.outbox import DELIVERED, FAILED, PENDING
 
@@ -148,7 +148,7 @@ class ArchivistCollector(Collector):
         attempts = CounterMetricFamily("archivist_webhook_attempts", "Status-callback requests this process made, by "
                                        "outcome (failed: will be retried; given_up: failed for the last time).",
                                        labels=["outcome"])
-        for outcome, n in self._svc.webhooks.attempts.items():
+        for outcome, n in self._svc.delivery_worker.attempts.items():
             attempts.add_metric([outcome], n)
         yield attempts
 

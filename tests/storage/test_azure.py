@@ -93,7 +93,7 @@ async def test_azure_round_trip_set_by_cli(tmp_path: Path, azurite: Azurite) -> 
         stopped, outcome = await finished_archive(svc, project)
         path = settings.archives_dir / str(outcome.storage_key)
         original = path.read_bytes()
-        after_stop = await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        after_stop = await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         assert after_stop.status is ArchiveStatus.STOPPED  # stop stays fast: the upload runs in the background
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.UPLOADED), what="uploaded")
@@ -141,7 +141,7 @@ async def test_sas_token_target_downloads_through_this_server(tmp_path: Path, az
             endpoint_url=azurite.account_url, sas_token=_sas("sas-only")))
         stopped, outcome = await finished_archive(svc, project, name="Réunion")
         original = (settings.archives_dir / str(outcome.storage_key)).read_bytes()
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.UPLOADED), what="uploaded")
         name = f"{project.api_key}/{stopped.id}/archive.mp4"
         assert container.get_blob_client(name).get_blob_properties().metadata["sha256"] == outcome.sha256
@@ -180,7 +180,7 @@ async def test_upload_failure_keeps_a_downloadable_fallback_then_recovers(tmp_pa
         stopped, outcome = await finished_archive(svc, project)
         path = settings.archives_dir / str(outcome.storage_key)
         original = path.read_bytes()
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
 
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.AVAILABLE), what="the fallback")
 
@@ -215,7 +215,7 @@ async def test_settings_azure_storage_with_account_key(tmp_path: Path, azurite: 
     async with running_app(settings) as (svc, http):
         project = await svc.projects.create("config")
         stopped, outcome = await finished_archive(svc, project)
-        await svc.archives.complete(stopped, outcome, Reason.USER_INITIATED)
+        await svc.archives.place_file(stopped, outcome, Reason.USER_INITIATED)
         await wait_for(lambda: _status(svc, stopped.id, ArchiveStatus.UPLOADED), what="uploaded")
         props = container.get_blob_client(f"cfg/{project.api_key}/{stopped.id}/archive.mp4").get_blob_properties()
         assert props.size == outcome.size

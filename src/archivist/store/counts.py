@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from archivist.store.archive_files import FileState
+from archivist.storage.file_states import FileState
 from archivist.store.outbox import PENDING
 from archivist.store.schema import archive_files, archives, webhook_outbox
 
