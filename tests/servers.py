@@ -28,6 +28,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_udp_range(size: int) -> tuple[int, int]:
+    """``size`` consecutive UDP ports free right now on every address (first, last)."""
+    import random
+
+    for _ in range(200):
+        low = random.randrange(20000, 32000 - size)
+        socks = []
+        try:
+            for port in range(low, low + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return low, low + size - 1
+    raise RuntimeError(f"no {size} consecutive free UDP ports")
+
+
+def udp_sockets(pid: int, netns: str | None = None) -> list[tuple[str, int]]:
+    """Every UDP socket (local address, port) of process ``pid``, as ``ss -uanp`` lists them."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    out = subprocess.run([*prefix, "ss", "-uanpH"], capture_output=True, text=True, check=True, timeout=20).stdout
+    found = []
+    for line in out.splitlines():
+        if f"pid={pid}," not in line:
+            continue
+        local = line.split()[3]  # State Recv-Q Send-Q Local Peer Process
+        host, _, port = local.rpartition(":")
+        found.append((host.strip("[]").split("%")[0], int(port)))
+    return found
+
+
 def host_address() -> str:
     """The machine's own non-loopback IPv4 address (WebRTC ICE skips loopback)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

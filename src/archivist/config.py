@@ -28,8 +28,34 @@ class Settings:
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
+    # ---- WebRTC media across networks (docs/deploy.md, media/ice.py) ----
     ice_hosts: tuple[str, ...] = ()
-    """Addresses advertised for WebRTC media; empty: every non-loopback interface address."""
+    """Local addresses the media sockets bind to (host candidates); empty: every non-loopback
+    interface address."""
+    ice_port_range: str = ""
+    """``40000-40199``: every media UDP socket of the server binds inside it; empty: any port."""
+    public_ips: tuple[str, ...] = ()
+    """Addresses announced in the host candidates instead of the bound interface addresses (1:1 NAT)."""
+    stun_urls: tuple[str, ...] = ()
+    """STUN servers the server's own peers ask for their public address (and clients get)."""
+    turn_urls: tuple[str, ...] = ()
+    """TURN servers handed to every client (and used by the server itself with the relay policy)."""
+    turn_secret: str = field(default="", repr=False)
+    """coturn ``static-auth-secret`` (``use-auth-secret``): per-connection credentials."""
+    turn_username: str = ""
+    turn_password: str = field(default="", repr=False)
+    """Static TURN credentials, instead of ``turn_secret``."""
+    turn_ttl: int = 3600
+    """Seconds the per-connection TURN credentials stay valid for new allocations."""
+    ice_transport_policy: str = "all"
+    """``relay``: the server's own peers use only TURN relay candidates (no inbound UDP needed)."""
+    # ---- TLS and proxies ----
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    """PEM certificate (chain) and key: ``archivist serve`` speaks HTTPS and WSS itself."""
+    forwarded_allow_ips: str = ""
+    """Proxies trusted for ``X-Forwarded-*`` (uvicorn's ``--forwarded-allow-ips``); empty:
+    ``$FORWARDED_ALLOW_IPS`` or 127.0.0.1."""
     log_level: str = "INFO"
     log_json: bool = False
     create_default_project: bool = True
