@@ -202,9 +202,11 @@ async def test_turn_credentials_are_checked_by_coturn_and_never_logged(
     host = host_address()
     low, high = free_udp_range(40)
     turn_server = start_coturn(tmp_path / "coturn", host, free_port(), secret, relay_ports=(low, high))
+    media_ports = free_udp_range(4)
     server = make_server(
         tmp_path,
         extra_env={
+            "ARCHIVIST_ICE_PORT_RANGE": f"{media_ports[0]}-{media_ports[1]}",  # its TURN/UDP sockets too
             "ARCHIVIST_TURN_URLS": ",".join(turn_server.urls("udp", "tcp")),
             "ARCHIVIST_TURN_SECRET": secret,
             "ARCHIVIST_TURN_TTL": "600",
@@ -250,6 +252,9 @@ async def test_turn_credentials_are_checked_by_coturn_and_never_logged(
         await sub.wait_frames(20)
         for pc in (pub.pc, sub.pc):
             assert {r.local_type for r in seams.ice_routes(pc)} == {"relay"}
+        assert server.proc is not None
+        sockets = udp_sockets(server.proc.pid)  # one allocation per server peer, over UDP
+        assert len(sockets) == 2 and all(media_ports[0] <= port <= media_ports[1] for _, port in sockets), sockets
     finally:
         for client in clients:
             await client.close()
