@@ -8,19 +8,23 @@ behind their own home NAT: media reaches the server only through ``ARCHIVIST_PUB
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from opentok import MediaModes
 
 from archivist.client import ArchivistClient
 from archivist.media import seams
 from tests.net.support import archive_path, sdk, sdp_candidates, wait_available
-from tests.netns import Network
+from tests.netns import Namespace, Network
 from tests.recording.media import read_output
 from tests.servers import make_server
 
 PUBLIC, PRIVATE = "203.0.113.7", "10.77.1.2"
+CHROMIUM = "/usr/bin/chromium"
 
 ONE_TO_ONE = """
 table ip nat {{
@@ -91,3 +95,32 @@ async def test_server_behind_one_to_one_nat(network: Network, tmp_path: Path) ->
     assert sorted(out.codecs) == ["aac", "h264"]
     assert 2.5 <= out.container_duration <= 4.5 and len(out.video_times) >= 60
     assert abs(result["duration"] - out.container_duration) <= 1
+
+
+async def test_chromium_runs_inside_a_namespace(
+    network: Network, tmp_path: Path, chromium_in: Callable[[Namespace], str]
+) -> None:
+    """The fixture the Chromium variants of these tests use: Playwright drives a Chromium whose
+    sockets are a namespace's (here it reaches a server only the namespace can route to)."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before anything runs)
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    srv, srv_rtr, wan, _ = network.site_behind_router("srv", PUBLIC, "10.77.1.1/24", f"{PRIVATE}/24")
+    srv_rtr.nft(ONE_TO_ONE.format(wan=wan, public=PUBLIC, private=PRIVATE))
+    cli, _ = network.public_host("cli", "203.0.113.20")
+    server = make_server(tmp_path, netns=srv.name, url=f"http://{PUBLIC}:{{port}}")
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium_in(cli), args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = await browser.new_page()
+                response = await page.goto(f"{server.url}/openapi.json", timeout=20_000)
+                assert response is not None and response.ok
+                assert (await response.json())["info"]["title"] == "Archivist"
+                assert await page.evaluate("typeof RTCPeerConnection") == "function"
+            finally:
+                await browser.close()
+    finally:
+        server.stop()
+    assert "203.0.113.20:" in server.logs()  # uvicorn's access log: the client namespace's address
