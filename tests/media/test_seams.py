@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 
+import aioice
 import aioice.ice
+import aioice.stun
 import aioice.turn
 import aiortc
 import aiortc.rtcdtlstransport
@@ -145,3 +148,61 @@ async def test_nominated_pair_is_readable() -> None:
     pc.addTransceiver("video", direction="sendrecv")
     assert seams.ice_routes(pc) == []
     await pc.close()
+
+
+def test_triggered_check_seam_matches_aioice() -> None:
+    incoming = inspect.getsource(aioice.ice.Connection.check_incoming)
+    assert "if pair.state == CandidatePair.State.WAITING:" in incoming and "self.check_start_task(pair)" in incoming
+    assert "self.check_incoming(message, addr, protocol)" in inspect.getsource(aioice.ice.Connection.request_received)
+    assert "if pair.task is None:" in inspect.getsource(aioice.ice.Connection.check_start_task)
+    assert "self.check_state(pair, CandidatePair.State.IN_PROGRESS)" in inspect.getsource(
+        aioice.ice.Connection.check_start
+    )
+    assert aioice.stun.RETRY_RTO == 0.5
+
+
+async def test_a_dropped_first_check_is_retried_when_the_peer_checks() -> None:
+    """Two aioice agents on this machine; the controlling one drops the controlled one's first
+    check (as a TURN server without the permission yet would). With the seam the controlled
+    agent checks again as soon as the other's check arrives, not after 500 ms."""
+    from tests.servers import host_address
+
+    controlled = aioice.Connection(ice_controlling=False, components=1)
+    controlling = aioice.Connection(ice_controlling=True, components=1)
+    seams.retrigger_in_progress_checks(controlled)
+    host = host_address()
+    for agent in (controlled, controlling):
+        agent._local_candidates += await agent.get_component_candidates(component=1, addresses=[host])
+        agent._local_candidates_end = True
+    sent: list[float] = []
+    original_send = controlled._protocols[0].send_stun
+
+    def send_stun(message: aioice.stun.Message, addr: tuple[str, int]) -> None:
+        if message.message_class == aioice.stun.Class.REQUEST:  # its checks, not its responses
+            sent.append(time.monotonic())
+        original_send(message, addr)
+
+    controlled._protocols[0].send_stun = send_stun
+    receiving = controlling._protocols[0]
+    original_received = receiving.datagram_received
+    dropped: list[bytes] = []
+
+    def datagram_received(data: bytes, addr: tuple[str, int]) -> None:
+        if not dropped:
+            dropped.append(data)  # the controlled agent's first check never arrives
+            return
+        original_received(data, addr)
+
+    receiving.datagram_received = datagram_received
+    for a, b in ((controlled, controlling), (controlling, controlled)):
+        for candidate in b.local_candidates:
+            await a.add_remote_candidate(candidate)
+        await a.add_remote_candidate(None)
+        a.remote_username, a.remote_password = b.local_username, b.local_password
+    try:
+        await asyncio.wait_for(asyncio.gather(controlled.connect(), controlling.connect()), 5)
+        assert dropped and len(sent) >= 2
+        assert sent[1] - sent[0] < 0.4, f"second check {sent[1] - sent[0]:.3f} s after the first"
+    finally:
+        await controlled.close()
+        await controlling.close()

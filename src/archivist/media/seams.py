@@ -29,6 +29,10 @@ moves any of them (``check()`` lists what is missing).
   turn_server)`` (TURN over UDP); ``aioice.ice.asyncio`` and ``aioice.turn.asyncio`` are the
   ``asyncio`` module except that, while one of our gatherings runs (a context variable), the
   loop they get binds those sockets with the binder. :func:`ice_routes` reads the nominated pair.
+- ICE triggered checks (aioice): :func:`retrigger_in_progress_checks` wraps a connection's
+  ``check_incoming`` per instance so a check received on a pair whose own check is in progress
+  restarts that check at once (RFC 8445 section 7.3.1.4) instead of waiting for aioice's 500 ms
+  retransmission: through TURN the server's first check is often dropped (no permission yet).
 """
 
 from __future__ import annotations
@@ -390,6 +394,29 @@ def configure_gathering(
             return announced_candidates(candidates, announce)
 
         connection.get_component_candidates = get_component_candidates
+        retrigger_in_progress_checks(connection)
+
+
+def retrigger_in_progress_checks(connection: Any) -> None:
+    """RFC 8445 section 7.3.1.4: a check received on a pair whose own check is in progress
+    cancels that transaction and triggers a new check at once. aioice leaves the first one to
+    its retransmission timer (500 ms): when that first check was dropped (a TURN server
+    without the permission yet, a NAT binding not yet open) the pair waits half a second."""
+    original: Callable[[Any, tuple[str, int], Any], None] = connection.check_incoming
+    in_progress = aioice.ice.CandidatePair.State.IN_PROGRESS
+
+    def check_incoming(message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        for pair in connection._check_list:
+            if pair.protocol is protocol and pair.remote_addr == addr and pair.state == in_progress:
+                task = pair.task
+                if task is not None and not task.done():
+                    task.cancel()
+                    pair.task = None
+                    connection.check_state(pair, aioice.ice.CandidatePair.State.WAITING)
+                break
+        original(message, addr, protocol)
+
+    connection.check_incoming = check_incoming
 
 
 def announced_candidates(candidates: Sequence[Candidate], announce: Sequence[str]) -> list[Candidate]:
