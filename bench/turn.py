@@ -58,7 +58,9 @@ async def run_mode(mode: Mode, window: float, steps: list[int], joins: int) -> t
     host = host_address()
     secret = os.urandom(16).hex()
     turn = start_coturn(tmp / "coturn", host, free_port(), secret, relay_ports=free_udp_range(200))
-    env = {"ARCHIVIST_TURN_URLS": ",".join(turn.urls("udp", "tcp")), "ARCHIVIST_TURN_SECRET": secret}
+    env: dict[str, str] = {}  # direct: no TURN server at all, as on a server without one
+    if mode.server_turn is not None or mode.client_turn is not None:
+        env = {"ARCHIVIST_TURN_URLS": ",".join(turn.urls("udp", "tcp")), "ARCHIVIST_TURN_SECRET": secret}
     if mode.server_turn is not None:
         first = "tcp" if mode.server_turn == "tcp" else "udp"
         env.update(ARCHIVIST_TURN_URLS=",".join(turn.urls(first, "udp" if first == "tcp" else "tcp")),
