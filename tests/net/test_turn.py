@@ -273,3 +273,4 @@ async def test_turn_credentials_are_checked_by_coturn_and_never_logged(
             user, password = turn_rest_credentials(secret, f"server-{conn}", 600, t)
             assert user not in log and password not in log
     assert ":server-" not in log
+    assert "'USERNAME': '***'" in log  # aioice's debug dumps of the server's TURN requests, masked
