@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import http.server
 import itertools
 import os
 import re
@@ -140,6 +141,39 @@ class Namespace:
 
     def call(self, fn: Callable[[], T]) -> T:
         return call_in(self.name, fn)
+
+    def serve_http(self, handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[int, Callable[[], None]]:
+        """An HTTP server on this namespace's 127.0.0.1 (a page a browser in it may treat as a
+        secure origin: ``http://localhost``). Returns its port and a function that stops it."""
+        ready: dict[str, Any] = {}
+        started = threading.Event()
+
+        def serve() -> None:
+            try:
+                _enter(self.name)
+                httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                httpd.daemon_threads = True
+                ready["httpd"] = httpd
+            except BaseException as exc:
+                ready["error"] = exc
+                return
+            finally:
+                started.set()
+            httpd.serve_forever()
+
+        thread = threading.Thread(target=serve, name=f"http in {self.name}", daemon=True)
+        thread.start()
+        started.wait(10)
+        if "error" in ready:
+            raise ready["error"]
+        httpd = ready["httpd"]
+
+        def stop() -> None:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(10)
+
+        return int(httpd.server_address[1]), stop
 
     async def run_async(self, coro_fn: Callable[[], Awaitable[T]]) -> T:
         return await run_in(self.name, coro_fn)
