@@ -159,6 +159,9 @@ async def run(window: float, steps: list[int], joins: int, only: str) -> None:
         "before the late joiner's offer to its first decoded frame of a live stream (median / max ms).",
         "coturn, server and clients on one machine (no network latency): TURN's cost here is CPU and "
         "the allocation round trips, not distance.",
+        "A relaying client's first frame took ~650 ms (median) before the server restarted in-progress ICE "
+        "checks on an incoming check (media/seams.py, retrigger_in_progress_checks): its first check to the "
+        "relay was dropped for want of a TURN permission and aioice waited for its 500 ms retransmission.",
     ]
     publish_result("turn", table(
         "TURN vs direct: server CPU per subscriber and time to first frame",
