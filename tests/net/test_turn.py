@@ -267,10 +267,10 @@ async def test_turn_credentials_are_checked_by_coturn_and_never_logged(
     for client in clients:
         [ice] = client.ice_servers
         assert ice["username"] not in log and ice["credential"] not in log
-    # nor the server's own credentials: every one it could have made in that window
-    for conn in (alice.connection_id, bob.connection_id):
+    # nor the server's own credentials (named after its peers): every one it could have made then
+    for peer in (f"publisher-{pub.stream_id}", f"subscriber-{sub.subscription_id}"):
         for t in range(int(before) - 1, int(time.time()) + 2):
-            user, password = turn_rest_credentials(secret, f"server-{conn}", 600, t)
+            user, password = turn_rest_credentials(secret, f"server-{peer}", 600, t)
             assert user not in log and password not in log
     assert ":server-" not in log
     assert "'USERNAME': '***'" in log  # aioice's debug dumps of the server's TURN requests, masked
