@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_udp_range(size: int) -> tuple[int, int]:
+    """``size`` consecutive UDP ports free right now on every address (first, last)."""
+    import random
+
+    for _ in range(200):
+        low = random.randrange(20000, 32000 - size)
+        socks = []
+        try:
+            for port in range(low, low + size):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return low, low + size - 1
+    raise RuntimeError(f"no {size} consecutive free UDP ports")
+
+
+def udp_sockets(pid: int, netns: str | None = None) -> list[tuple[str, int]]:
+    """Every UDP socket (local address, port) of process ``pid``, as ``ss -uanp`` lists them."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    out = subprocess.run([*prefix, "ss", "-uanpH"], capture_output=True, text=True, check=True, timeout=20).stdout
+    found = []
+    for line in out.splitlines():
+        if f"pid={pid}," not in line:
+            continue
+        local = line.split()[3]  # State Recv-Q Send-Q Local Peer Process
+        host, _, port = local.rpartition(":")
+        found.append((host.strip("[]").split("%")[0], int(port)))
+    return found
 
 
 def host_address() -> str:
@@ -53,6 +89,11 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra_projects: list[Project] = field(default_factory=list)
+    netns: str | None = None
+    """The network namespace the server runs in (tests/netns.py); None: this machine's."""
+    verify: str | bool = True
+    """CA file (or False) for HTTPS health checks of a server with TLS."""
+    serve_args: list[str] = field(default_factory=list)
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -73,18 +114,36 @@ class Server:
     def start(self) -> None:
         assert self.log_path is not None
         log = open(self.log_path, "ab")
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []  # exec: proc.pid is the server
         self.proc = subprocess.Popen(
-            [*ARCHIVIST, "--data-dir", str(self.data_dir), "serve"], env=self.env, stdout=log, stderr=log
+            [*prefix, *ARCHIVIST, "--data-dir", str(self.data_dir), "serve", *self.serve_args],
+            env=self.env, stdout=log, stderr=log,
         )
+
+        # in a namespace, the server's own loopback (its public URL may be a NAT's address)
+        probe = f"http://127.0.0.1:{self.env['ARCHIVIST_PORT']}" if self.netns else self.url
+
+        verify = ssl.create_default_context(cafile=self.verify) if isinstance(self.verify, str) else self.verify
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(probe + "/openapi.json", timeout=1, verify=verify).status_code == 200
+            except httpx.HTTPError:
+                return False
+
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/openapi.json", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+            if self.netns:
+                from tests.netns import call_in
+
+                up = call_in(self.netns, healthy)
+            else:
+                up = healthy()
+            if up:
+                return
+            time.sleep(0.1)
         raise RuntimeError("server did not start in 30 s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -128,7 +187,18 @@ async def wait_status(ot: Any, archive_id: str, statuses: tuple[str, ...], timeo
         await asyncio.sleep(0.05)
 
 
-def make_server(tmp: Path, database_url: str = "", extra_env: dict[str, str] | None = None) -> Server:
+def make_server(
+    tmp: Path,
+    database_url: str = "",
+    extra_env: dict[str, str] | None = None,
+    *,
+    netns: str | None = None,
+    url: str | None = None,
+    verify: str | bool = True,
+    serve_args: list[str] | None = None,
+) -> Server:
+    """A server with a fresh data directory and one project, started. In a namespace
+    (``netns``), ``url`` is how clients reach it (``{port}`` is replaced by its port)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIST_")}
     env.update(
@@ -144,11 +214,14 @@ def make_server(tmp: Path, database_url: str = "", extra_env: dict[str, str] | N
     env.pop("PORT", None)
     data_dir = tmp / "data"
     server = Server(
-        url=f"http://{host_address()}:{port}",
+        url=(url or f"http://{host_address()}:{{port}}").format(port=port),
         data_dir=data_dir,
         env=env,
         project=Project("", ""),
         log_path=tmp / "server.log",
+        netns=netns,
+        verify=verify,
+        serve_args=list(serve_args or []),
     )
     out = json.loads(server.cli("projects", "create", "--name", "test", "--json").stdout)
     server.project = Project(out["apiKey"], out["apiSecret"])

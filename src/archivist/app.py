@@ -23,6 +23,7 @@ from archivist.archives.supervisor import ArchiveSupervisor
 from archivist.auth.tokens import TokenVerifier
 from archivist.config import Settings
 from archivist.media.factory import PeerFactory
+from archivist.media.ice import IceConfig
 from archivist.monitor import LoopMonitor
 from archivist.recording.launcher import InServerLauncher
 from archivist.rooms.host import RoomHost
@@ -59,6 +60,8 @@ class Services:
     verifier: TokenVerifier
     rooms: Rooms
     host: RoomHost
+    ice: IceConfig
+    """How media crosses networks: the peers' ICE settings, the clients' ICE servers."""
     archives: ArchiveService
     callbacks: CallbackRepository
     launcher: InServerLauncher
@@ -153,7 +156,8 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
 
     # the live sessions: peers made by the media factory; observers told in this order (the
     # launcher feeds a new stream to running recordings, then the supervisor may auto-start)
-    host = RoomHost(rooms, PeerFactory(settings.ice_hosts), observers=(launcher, supervisor))
+    ice = IceConfig.from_settings(settings)
+    host = RoomHost(rooms, PeerFactory(ice), observers=(launcher, supervisor))
     stack.push_async_callback(host.close, CloseReason.SERVER_SHUTDOWN)
     return Services(
         settings=settings,
@@ -163,6 +167,7 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
         verifier=verifier,
         rooms=rooms,
         host=host,
+        ice=ice,
         archives=archives,
         callbacks=CallbackRepository(engine),
         launcher=launcher,
@@ -179,7 +184,10 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
 
 
 def self_url(settings: Settings) -> str:
-    """How a process on this machine reaches this server (the embedded sample app's API URL)."""
+    """How a process on this machine reaches this server (the embedded sample app's API URL).
+    With TLS, the public URL (its certificate names that host, not the loopback address)."""
+    if settings.tls_certfile and settings.public_url:
+        return settings.public_url.rstrip("/")
     host = settings.host
     if host in ("", "0.0.0.0", "localhost"):
         host = "127.0.0.1"
@@ -187,7 +195,8 @@ def self_url(settings: Settings) -> str:
         host = "[::1]"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
+    scheme = "https" if settings.tls_certfile else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 async def configure_sample(sample: FastAPI, settings: Settings, projects: ProjectRepository) -> None:
@@ -225,7 +234,8 @@ def create_app(settings: Settings) -> FastAPI:
             services.start()
             if sample is not None:
                 await configure_sample(sample, settings, services.projects)
-            log.info("archivist ready", port=settings.port, data_dir=str(settings.data_dir))
+            log.info("archivist ready", port=settings.port, data_dir=str(settings.data_dir),
+                     tls=bool(settings.tls_certfile), **services.ice.describe())
             yield
         finally:
             try:

@@ -53,6 +53,12 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
+    if args.certfile:
+        overrides["tls_certfile"] = args.certfile
+    if args.keyfile:
+        overrides["tls_keyfile"] = args.keyfile
+    if args.forwarded_allow_ips:
+        overrides["forwarded_allow_ips"] = args.forwarded_allow_ips
     settings = settings.replace(**overrides)
     if settings.callback_url:
         from archivist.webhooks import targets
@@ -62,6 +68,10 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         except targets.ForbiddenTarget as exc:
             print(f"error: ARCHIVIST_CALLBACK_URL: {exc.message}", file=sys.stderr)
             return 2
+    problem = _serve_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if settings.create_default_project:
         try:
             created = asyncio.run(ensure_default_project(settings))
@@ -74,6 +84,9 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
             print("Created a development project (keep the secret safe):", flush=True)
             _print_project(created, False)
             print(flush=True)
+    tls: dict[str, Any] = {}
+    if settings.tls_certfile:
+        tls = {"ssl_certfile": settings.tls_certfile, "ssl_keyfile": settings.tls_keyfile}
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -81,8 +94,30 @@ def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
         log_level=settings.log_level.lower(),
         ws_ping_interval=5,
         ws_ping_timeout=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        **tls,
     )
     return 0
+
+
+def _serve_problem(settings: config.Settings) -> str:
+    """What keeps ``serve`` from starting (bad media network or TLS settings), or ''."""
+    from pathlib import Path
+
+    from archivist.media.ice import IceConfig, IceConfigError
+
+    try:
+        IceConfig.from_settings(settings)
+    except IceConfigError as exc:
+        return str(exc)
+    cert, key = settings.tls_certfile, settings.tls_keyfile
+    if bool(cert) != bool(key):
+        return "TLS needs both --certfile and --keyfile (ARCHIVIST_TLS_CERTFILE, ARCHIVIST_TLS_KEYFILE)"
+    for name, path in (("certificate", cert), ("key", key)):
+        if path and not Path(path).is_file():
+            return f"TLS {name} file {path} does not exist"
+    return ""
 
 
 def cmd_projects(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -153,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; $ARCHIVIST_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8080; $PORT or $ARCHIVIST_PORT)")
+    serve.add_argument("--certfile", help="PEM certificate (chain): serve HTTPS and WSS ($ARCHIVIST_TLS_CERTFILE)")
+    serve.add_argument("--keyfile", help="PEM private key of --certfile ($ARCHIVIST_TLS_KEYFILE)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="proxies whose X-Forwarded-* headers are trusted, comma-separated or * "
+        "($ARCHIVIST_FORWARDED_ALLOW_IPS; default $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     projects = sub.add_parser("projects", help="manage projects (API key + secret)")

@@ -55,8 +55,34 @@ class Settings(BaseSettings):
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
+    # ---- WebRTC media across networks (docs/deploy.md, media/ice.py) ----
     ice_hosts: Annotated[tuple[str, ...], NoDecode] = ()
-    """Addresses advertised for WebRTC media; empty: every non-loopback interface address."""
+    """Local addresses the media sockets bind to (host candidates); empty: every non-loopback
+    interface address."""
+    ice_port_range: str = ""
+    """``40000-40199``: every media UDP socket of the server binds inside it; empty: any port."""
+    public_ips: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses announced in the host candidates instead of the bound interface addresses (1:1 NAT)."""
+    stun_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    """STUN servers the server's own peers ask for their public address (and clients get)."""
+    turn_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    """TURN servers handed to every client (and used by the server itself with the relay policy)."""
+    turn_secret: str = Field(default="", repr=False)
+    """coturn ``static-auth-secret`` (``use-auth-secret``): per-connection credentials."""
+    turn_username: str = ""
+    turn_password: str = Field(default="", repr=False)
+    """Static TURN credentials, instead of ``turn_secret``."""
+    turn_ttl: int = 3600
+    """Seconds the per-connection TURN credentials stay valid for new allocations."""
+    ice_transport_policy: str = "all"
+    """``relay``: the server's own peers use only TURN relay candidates (no inbound UDP needed)."""
+    # ---- TLS and proxies ----
+    tls_certfile: str = ""
+    tls_keyfile: str = ""
+    """PEM certificate (chain) and key: ``archivist serve`` speaks HTTPS and WSS itself."""
+    forwarded_allow_ips: str = ""
+    """Proxies trusted for ``X-Forwarded-*`` (uvicorn's ``--forwarded-allow-ips``); empty:
+    ``$FORWARDED_ALLOW_IPS`` or 127.0.0.1."""
     log_level: str = "INFO"
     log_json: bool = False
     create_default_project: bool = True
@@ -121,7 +147,7 @@ class Settings(BaseSettings):
     webhook_log_retention_days: float = 7.0
     extra: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("ice_hosts", mode="before")
+    @field_validator("ice_hosts", "public_ips", "stun_urls", "turn_urls", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """``ARCHIVIST_ICE_HOSTS=192.0.2.10, 198.51.100.7`` (a TOML file may give a list)."""

@@ -7,6 +7,7 @@ call sites log ids, never tokens or API secrets.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -23,8 +24,25 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+_STUN_USERNAME = re.compile(r"('USERNAME': )'[^']*'")
+
+
+class StunCredentialFilter(logging.Filter):
+    """aioice's debug dumps of STUN/TURN messages show the USERNAME attribute (a TURN
+    credential of the server's own allocations): masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aioice") and record.levelno <= logging.DEBUG:
+            message = record.getMessage()
+            if "'USERNAME'" in message:
+                record.msg, record.args = _STUN_USERNAME.sub(r"\1'***'", message), ()
+        return True
+
+
 def configure(level: str = "INFO", json_logs: bool = False) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s", force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(StunCredentialFilter())
     renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(
         colors=False
     )

@@ -3,11 +3,18 @@ loudly: fix the seams, not the tests."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import time
 
+import aioice
 import aioice.ice
+import aioice.stun
+import aioice.turn
 import aiortc
 import aiortc.rtcdtlstransport
+import aiortc.rtcicetransport
+import aiortc.rtcpeerconnection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as receiver_mod
 from aiortc.jitterbuffer import JitterFrame
@@ -17,6 +24,7 @@ from archivist.media import seams
 
 def test_pinned_versions() -> None:
     assert aiortc.__version__ == "1.16.0", "seams were verified against aiortc 1.16.0 only"
+    assert aioice.__version__ == "0.13.0", "the gathering seam was verified against aioice 0.13.0 only"
 
 
 def test_every_internal_is_present() -> None:
@@ -101,12 +109,100 @@ def test_rtp_arrival_seam_matches_the_transport_call() -> None:
     assert params == ["self", "packet", "arrival_time_ms"]
 
 
-def test_host_address_seam() -> None:
-    assert "get_host_addresses(" in inspect.getsource(aioice.ice.Connection.gather_candidates)
+def test_gathering_seam_matches_aioice() -> None:
+    # host candidates: get_component_candidates(component, addresses, timeout) binds each address
+    # with the running loop's create_datagram_endpoint(local_addr=(address, 0)); TURN over UDP
+    # with create_datagram_endpoint(remote_addr=server_addr); both find the loop through the
+    # module's own name "asyncio" (which the seam replaces)
+    gather = inspect.getsource(aioice.ice.Connection.get_component_candidates)
+    assert "loop = asyncio.get_running_loop()" in gather
+    assert "loop.create_datagram_endpoint(" in gather and "local_addr=(address, 0)" in gather
+    assert list(inspect.signature(aioice.ice.Connection.get_component_candidates).parameters) == [
+        "self", "component", "addresses", "timeout"
+    ]
+    assert "self.get_component_candidates(component=component, addresses=addresses)" in inspect.getsource(
+        aioice.ice.Connection.gather_candidates
+    )
+    turn = inspect.getsource(aioice.turn.create_turn_endpoint)
+    assert "loop = asyncio.get_running_loop()" in turn and "remote_addr=server_addr" in turn
+    assert "self.transport.sendto(data)" in inspect.getsource(aioice.turn.TurnClientUdpProtocol._send)
+    # aiortc keeps the aioice connection on the gatherer; the SDP takes the gathered candidates
+    assert "self._connection = Connection(" in inspect.getsource(aiortc.rtcicetransport.RTCIceGatherer.__init__)
+    assert "iceGatherer.getLocalCandidates()" in inspect.getsource(aiortc.rtcpeerconnection.add_transport_description)
+    seams.install_gathering()
+    assert aioice.ice.asyncio is seams._aioice_asyncio and aioice.turn.asyncio is seams._aioice_asyncio
+    assert seams._aioice_asyncio.sleep is asyncio.sleep
+
+
+async def test_gathering_outside_a_configured_peer_is_untouched() -> None:
+    seams.install_gathering()
+    assert seams._aioice_asyncio.get_running_loop() is asyncio.get_running_loop()
+
+
+async def test_nominated_pair_is_readable() -> None:
+    assert "self._nominated[" in inspect.getsource(aioice.ice.Connection)
+    pair = aioice.ice.CandidatePair
+    assert isinstance(pair.local_candidate, property)
+    assert "self.remote_candidate = remote_candidate" in inspect.getsource(pair.__init__)
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="sendrecv")
+    assert seams.ice_routes(pc) == []
+    await pc.close()
+
+
+def test_triggered_check_seam_matches_aioice() -> None:
+    incoming = inspect.getsource(aioice.ice.Connection.check_incoming)
+    assert "if pair.state == CandidatePair.State.WAITING:" in incoming and "self.check_start_task(pair)" in incoming
+    assert "self.check_incoming(message, addr, protocol)" in inspect.getsource(aioice.ice.Connection.request_received)
+    assert "if pair.task is None:" in inspect.getsource(aioice.ice.Connection.check_start_task)
+    assert "self.check_state(pair, CandidatePair.State.IN_PROGRESS)" in inspect.getsource(
+        aioice.ice.Connection.check_start
+    )
+    assert aioice.stun.RETRY_RTO == 0.5
+
+
+async def test_a_dropped_first_check_is_retried_when_the_peer_checks() -> None:
+    """Two aioice agents on this machine; the controlling one drops the controlled one's first
+    check (as a TURN server without the permission yet would). With the seam the controlled
+    agent checks again as soon as the other's check arrives, not after 500 ms."""
+    from tests.servers import host_address
+
+    controlled = aioice.Connection(ice_controlling=False, components=1)
+    controlling = aioice.Connection(ice_controlling=True, components=1)
+    seams.retrigger_in_progress_checks(controlled)
+    host = host_address()
+    for agent in (controlled, controlling):
+        agent._local_candidates += await agent.get_component_candidates(component=1, addresses=[host])
+        agent._local_candidates_end = True
+    sent: list[float] = []
+    original_send = controlled._protocols[0].send_stun
+
+    def send_stun(message: aioice.stun.Message, addr: tuple[str, int]) -> None:
+        if message.message_class == aioice.stun.Class.REQUEST:  # its checks, not its responses
+            sent.append(time.monotonic())
+        original_send(message, addr)
+
+    controlled._protocols[0].send_stun = send_stun
+    receiving = controlling._protocols[0]
+    original_received = receiving.datagram_received
+    dropped: list[bytes] = []
+
+    def datagram_received(data: bytes, addr: tuple[str, int]) -> None:
+        if not dropped:
+            dropped.append(data)  # the controlled agent's first check never arrives
+            return
+        original_received(data, addr)
+
+    receiving.datagram_received = datagram_received
+    for a, b in ((controlled, controlling), (controlling, controlled)):
+        for candidate in b.local_candidates:
+            await a.add_remote_candidate(candidate)
+        await a.add_remote_candidate(None)
+        a.remote_username, a.remote_password = b.local_username, b.local_password
     try:
-        seams.restrict_host_addresses(["192.0.2.77"])
-        assert aioice.ice.get_host_addresses(True, False) == ["192.0.2.77"]
-        assert aioice.ice.get_host_addresses(False, True) == []
+        await asyncio.wait_for(asyncio.gather(controlled.connect(), controlling.connect()), 5)
+        assert dropped and len(sent) >= 2
+        assert sent[1] - sent[0] < 0.4, f"second check {sent[1] - sent[0]:.3f} s after the first"
     finally:
-        seams.restrict_host_addresses([])
-    assert all(not a.startswith("127.") for a in seams.local_ipv4_addresses())
+        await controlled.close()
+        await controlling.close()

@@ -8,14 +8,23 @@ import asyncio
 import contextlib
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import av
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -89,11 +98,26 @@ class Subscription:
             await asyncio.sleep(0.05)
 
 
+def _turn_transport(url: str) -> str:
+    scheme, _, rest = url.partition(":")
+    _, _, query = rest.partition("?transport=")
+    return query.lower() or ("tcp" if scheme == "turns" else "udp")
+
+
 class ArchivistClient:
-    """One connection to a session. Use :meth:`open`; always :meth:`close` (idempotent)."""
+    """One connection to a session. Use :meth:`open`; always :meth:`close` (idempotent).
+
+    Its peer connections use the ICE servers of the ``connected`` reply (``ice_servers``);
+    ``ice_transport_policy="relay"`` makes them use TURN relay candidates only. aiortc uses one
+    TURN URL per peer connection (the first): ``turn_transport`` ("udp" or "tcp") keeps only the
+    TURN URLs of that transport, as a browser behind a UDP-blocking firewall would end up using.
+    """
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+        self.ice_servers: list[Event] = []
+        self.ice_transport_policy = "all"
+        self.turn_transport: str | None = None
         self.events: list[Event] = []
         self.connection: Event | None = None
         self.capabilities: Event = {}
@@ -109,10 +133,25 @@ class ArchivistClient:
     # ---- connection ------------------------------------------------------------------------
     @classmethod
     async def open(
-        cls, server_url: str, api_key: str, session_id: str, token: str, *, timeout: float = 10.0
+        cls,
+        server_url: str,
+        api_key: str,
+        session_id: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        ice_transport_policy: str = "all",
+        turn_transport: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> ArchivistClient:
-        ws = await connect(signaling_url(server_url), open_timeout=timeout, max_size=2**22)
+        if ice_transport_policy not in ("all", "relay"):
+            raise ValueError(f"ice_transport_policy must be all or relay, not {ice_transport_policy!r}")
+        url = signaling_url(server_url)
+        tls: dict[str, Any] = {"ssl": ssl_context} if ssl_context is not None and url.startswith("wss") else {}
+        ws = await connect(url, open_timeout=timeout, max_size=2**22, **tls)
         client = cls(ws)
+        client.ice_transport_policy = ice_transport_policy
+        client.turn_transport = turn_transport
         client._reader = asyncio.get_running_loop().create_task(client._read())
         try:
             reply = await client.request(
@@ -130,7 +169,22 @@ class ArchivistClient:
             raise ConnectRefused(code, None) from None
         client.connection = reply["connection"]
         client.capabilities = reply.get("capabilities", {})
+        client.ice_servers = list(reply.get("iceServers") or [])
         return client
+
+    def rtc_configuration(self) -> RTCConfiguration:
+        """The configuration of this client's next peer connection (see the class doc)."""
+        servers = []
+        for server in self.ice_servers:
+            urls = server["urls"] if isinstance(server["urls"], list) else [server["urls"]]
+            if self.turn_transport is not None:
+                urls = [u for u in urls if not u.startswith("turn") or _turn_transport(u) == self.turn_transport]
+            if urls:
+                servers.append(
+                    RTCIceServer(urls=urls, username=server.get("username"), credential=server.get("credential"))
+                )
+        policy = RTCIceTransportPolicy.RELAY if self.ice_transport_policy == "relay" else RTCIceTransportPolicy.ALL
+        return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
     @property
     def connection_id(self) -> str:
@@ -226,7 +280,7 @@ class ArchivistClient:
         With ``marks``, publish flashes and beeps at the same instants instead (A/V sync);
         with ``sources``, publish these (audio, video) tracks (a track may yield encoded
         ``av.Packet``s of ``codec``, which aiortc sends without encoding)."""
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self.rtc_configuration())
         tracks: list[MediaStreamTrack] = []
         if sources is not None:
             audio, video = sources[0] is not None, sources[1] is not None
@@ -289,7 +343,7 @@ class ArchivistClient:
     ) -> Subscription:
         """Subscribe and count decoded frames (first-frame latency from the request). With
         ``decode=False`` frames are counted as received, undecoded (cheap: for benchmarks)."""
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(self.rtc_configuration())
         if audio:
             pc.addTransceiver("audio", direction="recvonly")
         if video:

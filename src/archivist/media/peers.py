@@ -22,7 +22,6 @@ from typing import Any, Protocol
 import av
 from aiortc import (
     MediaStreamTrack,
-    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -35,6 +34,7 @@ from aiortc.sdp import SessionDescription
 from archivist import logs
 from archivist.lifecycle import CloseOnce, Failures
 from archivist.media import seams
+from archivist.media.ice import IceConfig, PortRangeFull
 from archivist.media.seams import EncodedPacket
 from archivist.media.timing import TrackTiming
 
@@ -51,11 +51,19 @@ SUBSCRIBER_QUEUE = 256
 
 
 class MediaError(Exception):
-    """Media setup failed (bad SDP, no common codec, ...)."""
+    """Media setup failed (bad SDP, no common codec, no free media port, ...); ``status`` is
+    the error code the client gets."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class OfferRefused(MediaError):
     """The client's offer cannot be served (unparseable, nothing to send or receive): its fault."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message, status)
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,8 @@ def codec_preferences(codec: CodecInfo) -> list[RTCRtpCodecCapability]:
     return prefs
 
 
-def _configuration() -> RTCConfiguration:
-    return RTCConfiguration(iceServers=[])
+DIRECT = IceConfig()
+"""No STUN/TURN, any port, every interface: peers made without an ICE configuration."""
 
 
 class KeyframeRequester:
@@ -223,9 +231,10 @@ class _Peer:
     """What publisher and subscriber share: the peer connection, its state, the close idiom
     (idempotent; a second caller waits for the first; every step runs, failures raised together)."""
 
-    def __init__(self, label: str, configuration: RTCConfiguration | None = None) -> None:
+    def __init__(self, label: str, ice: IceConfig | None = None) -> None:
         self.label = label
-        self.pc = RTCPeerConnection(configuration or _configuration())
+        self._ice = ice or DIRECT
+        self.pc = RTCPeerConnection(self._ice.rtc_configuration(label.replace(" ", "-")))
         self._state_callbacks: list[StateCallback] = []
         self._closing = CloseOnce()
         self.pc.on("connectionstatechange", self._on_state)
@@ -252,6 +261,10 @@ class _Peer:
     def _on_state(self) -> None:
         state = self.state
         log.debug("peer state", peer=self.label, state=state)
+        if state == "connected":
+            for r in seams.ice_routes(self.pc):
+                log.info("peer connected", peer=self.label, local=f"{r.local_type} {r.local_address}:{r.local_port}",
+                         remote=f"{r.remote_type} {r.remote_address}:{r.remote_port}")
         if state in ("failed", "closed") and self.closed:
             return
         if state in ("connected", "failed", "closed"):
@@ -269,8 +282,11 @@ class _Peer:
 
     async def _finish_answer(self) -> str:
         try:
+            self._ice.prepare(self.pc)
             answer = await self.pc.createAnswer()
             await self.pc.setLocalDescription(answer)
+        except PortRangeFull as exc:
+            raise MediaError(exc.strerror or str(exc), status=503) from exc
         except Exception as exc:
             raise MediaError(f"could not answer: {exc}") from exc
         return str(self.pc.localDescription.sdp)
@@ -279,8 +295,8 @@ class _Peer:
 class PublisherPeer(_Peer):
     """The server's end of a published stream: receives encoded packets and fans them out."""
 
-    def __init__(self, label: str = "publisher", configuration: RTCConfiguration | None = None) -> None:
-        super().__init__(label, configuration)
+    def __init__(self, label: str = "publisher", ice: IceConfig | None = None) -> None:
+        super().__init__(label, ice)
         seams.install()
         self.codecs: dict[str, CodecInfo] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}
@@ -445,10 +461,8 @@ class PacketSource(Protocol):
 class SubscriberPeer(_Peer):
     """The server's end of a subscription: sends the publisher's packets, codec pinned."""
 
-    def __init__(
-        self, publisher: PacketSource, label: str = "subscriber", configuration: RTCConfiguration | None = None
-    ) -> None:
-        super().__init__(label, configuration)
+    def __init__(self, publisher: PacketSource, label: str = "subscriber", ice: IceConfig | None = None) -> None:
+        super().__init__(label, ice)
         self.publisher = publisher
         self.tracks: dict[str, PacketTrack] = {}
         self._removers: list[Callable[[], None]] = []

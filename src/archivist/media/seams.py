@@ -21,21 +21,39 @@ moves any of them (``check()`` lists what is missing).
   reports ``(ssrc, rtp_timestamp, arrival)`` of every packet, ``arrival`` taken as it comes off
   the network, before the jitter buffer (which holds audio back ~60-80 ms): the recorder's lip
   sync needs that instant (``media/timing.py``).
-- host addresses: :func:`restrict_host_addresses` makes aioice gather only the given addresses.
+- ICE gathering (aioice): :func:`configure_gathering` wraps one peer connection's aioice
+  ``Connection.get_component_candidates`` per instance: host candidates only on the chosen
+  addresses, host candidates re-addressed to announced (public) addresses, and every UDP socket
+  bound by a given binder (the port range). aioice binds with ``asyncio.get_running_loop()
+  .create_datagram_endpoint(local_addr=(address, 0))`` (host candidates) and ``(remote_addr=
+  turn_server)`` (TURN over UDP); ``aioice.ice.asyncio`` and ``aioice.turn.asyncio`` are the
+  ``asyncio`` module except that, while one of our gatherings runs (a context variable), the
+  loop they get binds those sockets with the binder. :func:`ice_routes` reads the nominated pair.
+- ICE triggered checks (aioice): :func:`retrigger_in_progress_checks` wraps a connection's
+  ``check_incoming`` per instance so a check received on a pair whose own check is in progress
+  restarts that check at once (RFC 8445 section 7.3.1.4) instead of waiting for aioice's 500 ms
+  retransmission: through TURN the server's first check is often dropped (no permission yet).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import fractions
+import socket
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import aioice.ice
+import aioice.turn
 import av
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aioice import Candidate
+from aioice.candidate import candidate_foundation
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as _receiver_mod
 from aiortc.rtp import RtcpSrPacket
 
@@ -65,8 +83,11 @@ def check() -> list[str]:
     for name in ("_send_keyframe", "_handle_rtcp_packet"):
         if not hasattr(RTCRtpSender, name):
             missing.append(f"RTCRtpSender.{name}")
-    if not hasattr(aioice.ice, "get_host_addresses"):
-        missing.append("aioice.ice.get_host_addresses")
+    for module, name in ((aioice.ice, "asyncio"), (aioice.turn, "asyncio"), (aioice.ice, "get_host_addresses")):
+        if not hasattr(module, name):
+            missing.append(f"{module.__name__}.{name}")
+    if not hasattr(aioice.ice.Connection, "get_component_candidates"):
+        missing.append("aioice.ice.Connection.get_component_candidates")
     return missing
 
 
@@ -226,30 +247,215 @@ def on_rtp_packet(receiver: RTCRtpReceiver, callback: RtpArrivalCallback) -> Non
     target._handle_rtp_packet = handle
 
 
-# ---- ICE host addresses ----------------------------------------------------------------------
-_original_host_addresses: Callable[[bool, bool], list[str]] | None = None
+# ---- ICE gathering: port range, host addresses, announced addresses --------------------------
+Binder = Callable[[int, str], socket.socket]
+"""``bind(family, host)``: a bound, unconnected UDP socket on a port of the range, or raise."""
 
 
-def local_ipv4_addresses() -> list[str]:
-    """Every non-loopback IPv4 address of this machine (what aioice would gather)."""
-    fn = _original_host_addresses or aioice.ice.get_host_addresses
-    return [a for a in fn(True, False) if not a.startswith("127.")]
+@dataclass(frozen=True)
+class IceRoute:
+    """The candidate pair an ICE connection nominated (types: host, srflx, prflx, relay)."""
+
+    local_type: str
+    local_address: str
+    local_port: int
+    remote_type: str
+    remote_address: str
+    remote_port: int
 
 
-def restrict_host_addresses(addresses: Sequence[str]) -> None:
-    """Gather ICE host candidates only on ``addresses`` (empty: restore aioice's default)."""
-    global _original_host_addresses
+class _Gathering:
+    """The binder of one gathering, and the first error it raised (a full range)."""
+
+    def __init__(self, bind: Binder) -> None:
+        self._bind = bind
+        self.error: OSError | None = None
+
+    def bind(self, family: int, host: str) -> socket.socket:
+        try:
+            return self._bind(family, host)
+        except OSError as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+
+
+_gathering: contextvars.ContextVar[_Gathering | None] = contextvars.ContextVar("archivist_gathering", default=None)
+
+
+class _BindingLoop:
+    """The running loop as aioice sees it during one of our gatherings: its UDP sockets (host
+    candidates, ``local_addr=(address, 0)``; TURN over UDP, ``remote_addr=server``) are bound by
+    the gathering's binder; everything else is the real loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, gathering: _Gathering) -> None:
+        self._loop = loop
+        self._gathering = gathering
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(
+        self,
+        protocol_factory: Callable[[], Any],
+        local_addr: tuple[str, int] | None = None,
+        remote_addr: tuple[str, int] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, Any]:
+        if local_addr is not None and remote_addr is None and local_addr[1] == 0:
+            family = socket.AF_INET6 if ":" in local_addr[0] else socket.AF_INET
+            sock = self._gathering.bind(family, local_addr[0])
+        elif remote_addr is not None and local_addr is None:
+            infos = await self._loop.getaddrinfo(remote_addr[0], remote_addr[1], type=socket.SOCK_DGRAM)
+            family, _, _, _, address = infos[0]
+            sock = self._gathering.bind(family, "::" if family == socket.AF_INET6 else "0.0.0.0")
+            try:
+                sock.connect(address)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            return await self._loop.create_datagram_endpoint(
+                protocol_factory, local_addr=local_addr, remote_addr=remote_addr, **kwargs
+            )
+        try:
+            sock.setblocking(False)
+            return await self._loop.create_datagram_endpoint(protocol_factory, sock=sock, **kwargs)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _AsyncioForAioice:
+    """Stands in for the ``asyncio`` module inside ``aioice.ice`` and ``aioice.turn``: the same
+    module, except that ``get_running_loop()`` returns a :class:`_BindingLoop` while one of our
+    gatherings runs (a context variable: other peers in the process are not affected)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    @staticmethod
+    def get_running_loop() -> Any:
+        loop = asyncio.get_running_loop()
+        gathering = _gathering.get()
+        return loop if gathering is None else _BindingLoop(loop, gathering)
+
+
+_aioice_asyncio = _AsyncioForAioice()
+
+
+def install_gathering() -> None:
+    """Install the module-level gathering seam (idempotent, process-wide, harmless to others)."""
     with _lock:
-        if _original_host_addresses is None:
-            _original_host_addresses = aioice.ice.get_host_addresses
-        original = _original_host_addresses
+        missing = [m for m in check() if m.startswith("aioice")]
+        if missing:
+            raise RuntimeError(f"aioice internals changed, missing: {', '.join(missing)}")
         ice: Any = aioice.ice
-        if not addresses:
-            ice.get_host_addresses = original
-            return
-        chosen = list(addresses)
+        turn: Any = aioice.turn
+        ice.asyncio = _aioice_asyncio
+        turn.asyncio = _aioice_asyncio
 
-        def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-            return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
-        ice.get_host_addresses = get_host_addresses
+def _ice_connections(pc: RTCPeerConnection) -> list[Any]:
+    """The aioice connections of a peer connection's (bundled) ICE transports."""
+    seen: dict[int, Any] = {}
+    for transceiver in pc.getTransceivers():
+        gatherer = transceiver.receiver.transport.transport.iceGatherer
+        connection = gatherer._connection
+        seen.setdefault(id(connection), connection)
+    return list(seen.values())
+
+
+def configure_gathering(
+    pc: RTCPeerConnection, *, bind: Binder | None, hosts: Sequence[str], announce: Sequence[str]
+) -> None:
+    """Before ``pc`` gathers (after setRemoteDescription, so bundling is settled): its UDP
+    sockets are bound by ``bind`` (None: any port), host candidates are gathered only on
+    ``hosts`` (empty: every interface, aioice's default) and, when ``announce`` has addresses of
+    a candidate's family, announced on those instead of the interface address. The binder's
+    error (a full range) is raised by the gathering, so setLocalDescription fails with it."""
+    install_gathering()
+    for connection in _ice_connections(pc):
+        original: Callable[..., Awaitable[list[Candidate]]] = connection.get_component_candidates
+
+        async def get_component_candidates(
+            component: int, addresses: list[str], timeout: int = 5, *, _original: Any = original
+        ) -> list[Candidate]:
+            if hosts and addresses:  # an empty list means no host candidates (relay policy)
+                addresses = list(hosts)
+            gathering = _Gathering(bind) if bind is not None else None
+            token = _gathering.set(gathering)
+            try:
+                candidates: list[Candidate] = await _original(component=component, addresses=addresses, timeout=timeout)
+            finally:
+                _gathering.reset(token)
+            if gathering is not None and gathering.error is not None:
+                raise gathering.error
+            return announced_candidates(candidates, announce)
+
+        connection.get_component_candidates = get_component_candidates
+        retrigger_in_progress_checks(connection)
+
+
+def retrigger_in_progress_checks(connection: Any) -> None:
+    """RFC 8445 section 7.3.1.4: a check received on a pair whose own check is in progress
+    cancels that transaction and triggers a new check at once. aioice leaves the first one to
+    its retransmission timer (500 ms): when that first check was dropped (a TURN server
+    without the permission yet, a NAT binding not yet open) the pair waits half a second."""
+    original: Callable[[Any, tuple[str, int], Any], None] = connection.check_incoming
+    in_progress = aioice.ice.CandidatePair.State.IN_PROGRESS
+
+    def check_incoming(message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        for pair in connection._check_list:
+            if pair.protocol is protocol and pair.remote_addr == addr and pair.state == in_progress:
+                task = pair.task
+                if task is not None and not task.done():
+                    task.cancel()
+                    pair.task = None
+                    connection.check_state(pair, aioice.ice.CandidatePair.State.WAITING)
+                break
+        original(message, addr, protocol)
+
+    connection.check_incoming = check_incoming
+
+
+def announced_candidates(candidates: Sequence[Candidate], announce: Sequence[str]) -> list[Candidate]:
+    """Host candidates re-addressed to ``announce`` (same port: a 1:1 NAT keeps ports), one per
+    announced address of the candidate's family; other candidates as they are; no duplicates."""
+    out: list[Candidate] = []
+    seen: set[tuple[str, int, str]] = set()
+
+    def add(candidate: Candidate) -> None:
+        key = (candidate.host, candidate.port, candidate.transport)
+        if key not in seen:
+            seen.add(key)
+            out.append(candidate)
+
+    for c in candidates:
+        family = [a for a in announce if (":" in a) == (":" in c.host)]
+        if c.type != "host" or not family:
+            add(c)
+            continue
+        for address in family:
+            add(Candidate(
+                foundation=candidate_foundation("host", c.transport, address),
+                component=c.component,
+                transport=c.transport,
+                priority=c.priority,
+                host=address,
+                port=c.port,
+                type="host",
+            ))
+    return out
+
+
+def ice_routes(pc: RTCPeerConnection) -> list[IceRoute]:
+    """The nominated candidate pair of each ICE connection of ``pc`` (empty until connected)."""
+    routes = []
+    for connection in _ice_connections(pc):
+        pair = getattr(connection, "_nominated", {}).get(1)
+        if pair is None:
+            continue
+        local, remote = pair.local_candidate, pair.remote_candidate
+        routes.append(IceRoute(local.type, local.host, local.port, remote.type, remote.host, remote.port))
+    return routes

@@ -26,7 +26,8 @@ from starlette.websockets import WebSocketState
 from archivist import logs
 from archivist.auth.tokens import TokenError, TokenVerifier
 from archivist.errors import ArchivistError
-from archivist.media.peers import MediaError, OfferRefused
+from archivist.media.ice import IceConfig
+from archivist.media.peers import MediaError
 from archivist.rooms.connection import Connection
 from archivist.rooms.host import RoomHost
 from archivist.rooms.reasons import CloseReason
@@ -43,6 +44,9 @@ WRITE_TIMEOUT = 10.0
 class SignalingServices(Protocol):
     @property
     def host(self) -> RoomHost: ...
+
+    @property
+    def ice(self) -> IceConfig: ...
 
     @property
     def verifier(self) -> TokenVerifier: ...
@@ -239,7 +243,7 @@ class SignalingSession:
                     "forceDisconnect": role.can_moderate,
                     "forceUnpublish": role.can_moderate,
                 },
-                iceServers=[],
+                iceServers=self.services.ice.client_servers(conn.id),
             )
         )
         self.sink.release()
@@ -269,8 +273,8 @@ class SignalingSession:
                 self.sink.send(m.error_frame(request.rid, m.error_code_for(exc), exc.message))
             except MediaError as exc:
                 log.warning("media setup failed", connection=conn.id, error=str(exc))
-                status = 400 if isinstance(exc, OfferRefused) else 500  # a bad offer is the client's fault
-                self.sink.send(m.error_frame(request.rid, status, f"media setup failed: {exc}"))
+                # a bad offer is the client's fault (400), a full media port range 503
+                self.sink.send(m.error_frame(request.rid, exc.status, f"media setup failed: {exc}"))
             except Exception as exc:
                 log.exception("signaling request failed", connection=conn.id, request=type(request).__name__)
                 self.sink.send(m.error_frame(request.rid, 500, f"server error: {type(exc).__name__}"))
