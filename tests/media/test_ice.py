@@ -70,14 +70,13 @@ def test_urls() -> None:
 )
 def test_bad_settings_name_the_variable(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(IceConfigError, match=message):
-        IceConfig.from_settings(replace(Settings(), **settings))
+        IceConfig.from_settings(Settings(**settings))
 
 
 def test_clients_get_fresh_credentials_per_connection() -> None:
     now = [1_700_000_000.0]
     ice = replace(
-        IceConfig.from_settings(replace(
-            Settings(),
+        IceConfig.from_settings(Settings(
             stun_urls=("stun:stun.example.com:3478",),
             turn_urls=("turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:443?transport=tcp"),
             turn_secret="s3cret",
@@ -95,16 +94,13 @@ def test_clients_get_fresh_credentials_per_connection() -> None:
     assert ice.client_servers("c2")[1]["username"] == "1700000605:c2"
     assert "s3cret" not in repr(ice) and "s3cret" not in str(ice.describe())
 
-    static = IceConfig.from_settings(replace(
-        Settings(), turn_urls=("turn:t:3478",), turn_username="alice", turn_password="pw"
-    ))
+    static = IceConfig.from_settings(Settings(turn_urls=("turn:t:3478",), turn_username="alice", turn_password="pw"))
     assert static.client_servers("c1") == [{"urls": ["turn:t:3478"], "username": "alice", "credential": "pw"}]
     assert IceConfig().client_servers("c1") == []
 
 
 def test_server_peers_configuration() -> None:
-    base = replace(
-        Settings(),
+    base = Settings(
         stun_urls=("stun:stun.example.com:3478",),
         turn_urls=("turn:t.example.com:3478?transport=udp", "turn:t.example.com:3478?transport=tcp"),
         turn_secret="s3cret",
@@ -113,7 +109,7 @@ def test_server_peers_configuration() -> None:
     assert direct.iceTransportPolicy.value == "all"
     # policy all: STUN for the public address; the server needs no TURN allocation of its own
     assert [s.urls for s in direct.iceServers or []] == ["stun:stun.example.com:3478"]
-    relay = IceConfig.from_settings(replace(base, ice_transport_policy="relay")).rtc_configuration("c1")
+    relay = IceConfig.from_settings(base.replace(ice_transport_policy="relay")).rtc_configuration("c1")
     assert relay.iceTransportPolicy.value == "relay"
     [server] = relay.iceServers or []
     assert server.urls == "turn:t.example.com:3478?transport=udp"  # the first URL aiortc can use
