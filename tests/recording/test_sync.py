@@ -157,3 +157,17 @@ def test_mixer_takes_a_sync_correction_back_smoothly() -> None:
     track = mixer._tracks["a"]
     assert track.next_pos == 200 * 960 + 720  # caught up within 3 s
     assert mixer.stats()["resyncs"] == 0
+
+
+def test_a_source_of_another_frame_rate_is_let_go_and_its_sound_stays() -> None:
+    audio, video = tracks()
+    video.report(0, ntp=0.0, received_at=10.0)
+    audio.report(0, ntp=0.0, received_at=10.0)
+    sync = StreamSync({"audio": audio, "video": video}, t0=10.0)
+    fps = 29.7  # Chromium's canvas capture measured here: frames 30 and 35 ms apart, 29.8 fps
+    for i in range(int(fps * 20)):  # 20 s: the frames walk across the 30 fps grid 6 times
+        rtp = round(i * 90_000 / fps)
+        video.packet(rtp, arrival=10 + i / fps + 0.005)
+        assert sync.place("video", rtp) is not None
+    assert abs(sync.shift) <= 1 / 30  # never dragged further than a frame (followed, 20 s: ~0.2 s)
+    assert not sync.following and sync.recentres <= 3

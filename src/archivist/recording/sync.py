@@ -23,8 +23,9 @@ clock, the clock the recording's output grid is laid on (``recording/clock.py``)
   stream whose frames sit near the middle between two ticks would flip between them from frame
   to frame (an offset that jumps by a frame); instead the whole stream, audio with it, is shifted
   by at most half a frame so its frames land on ticks (``shift``), and the shift follows the
-  frames' phase with hysteresis (re-centred only past ``RECENTRE``). Streams of other frame
-  rates, whose frames cannot all land on ticks, are left as they are.
+  frames' phase with hysteresis (re-centred only past ``RECENTRE``). A stream of another frame
+  rate (a canvas captured at 29 fps) walks across the grid: it is let go once following it has
+  moved it ``MAX_FOLLOW`` of a frame, so its sound is not dragged along for ever.
 
 Every estimate it reads was gathered from the first packet the track sent, so the same stream
 gives the same placement whichever archive records it and whenever the archive starts.
@@ -49,6 +50,8 @@ RECENTRE = 0.2
 """Re-centre the frames on the grid when their mean phase is this far (in frames) off a tick."""
 COHERENT = 0.5
 """The frames' phases must agree this much (mean resultant length) to be locked to the grid."""
+MAX_FOLLOW = 0.5
+"""How far (in frames) following the frames may move a stream from where it was put on the grid."""
 
 
 def grid_residual(position: float) -> float:
@@ -82,6 +85,9 @@ class StreamSync:
         self.shift = 0.0
         """Seconds every track of the stream is moved by, to put its frames on ticks."""
         self._phase: complex | None = None  # running mean of e^(2 pi i residual); None: not locked
+        self._locked_at = 0.0  # the shift when the frames were last put on the grid
+        self.following = True
+        """False once the frames have shown another frame rate than the grid's."""
         self.unsynced = 0
         self.corrections: dict[str, float] = {}
         """Per track: synced place minus the arrival estimate at its first synced packet."""
@@ -135,6 +141,8 @@ class StreamSync:
             elif abs(current - self.offset) > self.reanchor_s:
                 self.offset = current
                 self.reanchors += 1
+                self._locked_at = self.shift  # the frames may sit anywhere on the grid now
+                self.following = True
         return self.offset
 
     # ---- the grid --------------------------------------------------------------------------
@@ -149,16 +157,26 @@ class StreamSync:
         if raw is None:
             return
         self.shift = -grid_residual((raw - self.t0) * self.fps) / self.fps
+        self._locked_at = self.shift
         self._phase = complex(1.0, 0.0)
 
     def _follow_phase(self, raw: float) -> None:
         assert self._phase is not None
+        if not self.following:
+            return
         residual = grid_residual((raw + self.shift - self.t0) * self.fps)
         self._phase = (1 - PHASE_ALPHA) * self._phase + PHASE_ALPHA * cmath.exp(2j * math.pi * residual)
         strength = abs(self._phase)
         mean = cmath.phase(self._phase) / (2 * math.pi)
         if strength >= COHERENT and abs(mean) > RECENTRE:
-            self.shift -= mean / self.fps
+            shift = self.shift - mean / self.fps
+            if abs(shift - self._locked_at) > MAX_FOLLOW / self.fps:
+                # the frames keep walking across the grid: a source of another frame rate (a
+                # canvas captured at 29 fps). Following it would move its sound too, for ever;
+                # its frames are converted to the grid as they come instead.
+                self.following = False
+                return
+            self.shift = shift
             self._phase = complex(strength, 0.0)
             self.recentres += 1
 
@@ -168,6 +186,7 @@ class StreamSync:
             "unsynced_packets": self.unsynced,
             "reanchors": self.reanchors,
             "recentres": self.recentres,
+            "following": self.following,
             "shift_ms": round(self.shift * 1000, 1),
             "correction_ms": {kind: round(c * 1000, 1) for kind, c in self.corrections.items()},
         }
