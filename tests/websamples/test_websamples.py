@@ -64,6 +64,8 @@ def test_signaling_text_chat(tabs: Any) -> None:
     b.page.fill("#msgTxt", "and back")
     b.page.press("#msgTxt", "Enter")
     a.wait("() => [...document.querySelectorAll('#history p.theirs')].some((p) => p.textContent === 'and back')")
+    # B's own copy comes back from the server like everyone else's: it may land after A's.
+    b.wait("() => [...document.querySelectorAll('#history p.mine')].some((p) => p.textContent === 'and back')")
     assert b.page.locator("#history p.mine").all_inner_texts() == ["and back"]
 
 
