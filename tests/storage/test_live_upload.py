@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import numpy as np
+from opentok import Client, MediaModes
 
 from archivist.app import Services
 from archivist.archives.model import Archive
 from archivist.archives.ports import RecordingOutcome
 from archivist.archives.status import ArchiveStatus, Reason
+from archivist.client import ArchivistClient
 from archivist.recording import ComposedRecorder, RecordingOptions
 from archivist.recording.recovery import inspect_file
 from archivist.storage.file_states import FileState
@@ -34,6 +38,7 @@ from archivist.store.archives import ArchiveRepository
 from archivist.store.projects import Project
 from archivist.store.storage_targets import AZURE, S3, StorageTarget, StorageTargetRepository
 from archivist.webhooks.outbox import Outbox
+from tests.servers import Server, make_server, wait_status
 from tests.storage.harness import Azurite, MotoServer, fast_settings, running_app, wait_for
 
 
@@ -120,6 +125,12 @@ def _parts(s3: Any, bucket: str) -> int:
         return 0
     upload = uploads[0]
     return len(s3.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]).get("Parts", []))
+
+
+def _duration(data: bytes, tmp: Path) -> float:
+    copy = tmp / f"{uuid.uuid4().hex}.mp4"
+    copy.write_bytes(data)
+    return inspect_file(copy).duration
 
 
 def _playable(data: bytes, tmp: Path, duration: float) -> None:
@@ -227,3 +238,55 @@ async def test_azure_blocks_go_up_while_recording(tmp_path: Path, azurite: Azuri
         assert len(blob.get_block_list("committed")[0]) == -(-len(local) // (4 << 20))
         row = await ArchiveFileRepository(svc.engine).get(stopped.id)
         assert row is not None and row.state is FileState.UPLOADED and row.attempts == 1
+
+
+# ---- a real server, killed mid-recording --------------------------------------------------------
+def _start_archive(server: Server, session_id: str) -> str:
+    key, secret = server.project.api_key, server.project.api_secret
+    r = httpx.post(f"{server.url}/v2/project/{key}/archive", headers={"X-TB-PARTNER-AUTH": f"{key}:{secret}"},
+                   json={"sessionId": session_id, "name": "killed", "resolution": "1280x720",
+                         "quantizationParameter": 15}, timeout=20)
+    r.raise_for_status()
+    archive_id: str = r.json()["id"]
+    return archive_id
+
+
+async def test_server_killed_mid_recording_recovers_and_completes_the_upload(
+    tmp_path: Path, moto: MotoServer
+) -> None:
+    s3 = moto.client()
+    s3.create_bucket(Bucket="killed")
+    server = make_server(tmp_path, extra_env={
+        "ARCHIVIST_S3_BUCKET": "killed", "ARCHIVIST_S3_ENDPOINT_URL": moto.url, "ARCHIVIST_S3_REGION": "us-east-1",
+        "ARCHIVIST_S3_ACCESS_KEY_ID": "testing", "ARCHIVIST_S3_SECRET_ACCESS_KEY": "testing",
+        "ARCHIVIST_STORAGE_POLL_INTERVAL": "0.1", "ARCHIVIST_UPLOAD_BACKOFF": "0.1",
+    })
+    ot = Client(server.project.api_key, server.project.api_secret, api_url=server.url, timeout=20)
+    session_id = ot.create_session(media_mode=MediaModes.routed).session_id
+    alice = await ArchivistClient.open(server.url, server.project.api_key, session_id,
+                                       ot.generate_token(session_id))
+    try:
+        await alice.publish()
+        archive_id = await asyncio.to_thread(_start_archive, server, session_id)
+        started = time.monotonic()
+        path = server.archive_file(archive_id)
+        key = f"{server.project.api_key}/{archive_id}/archive.mp4"
+        await wait_for(lambda: _parts(s3, "killed") >= 1, timeout=60, what="a part uploaded during the recording")
+        assert journal_path(path).exists() and _multipart(s3, "killed")[0]["Key"] == key
+        server.stop(signal.SIGKILL)  # mid-recording: the multipart upload is left unfinished
+        recorded = time.monotonic() - started
+        assert len(_multipart(s3, "killed")) == 1
+        server.start()
+        recovered = await wait_status(ot, archive_id, ("uploaded",), timeout=30)
+        body = server.archive_json(archive_id)
+        assert body["reason"] == "recovered after server restart"
+        data = s3.get_object(Bucket="killed", Key=key)["Body"].read()
+        # the recovered file, whole (the killed server's parts were not reused), as the archive says
+        assert len(data) == body["size"] and hashlib.sha256(data).hexdigest() == body["sha256sum"]
+        _playable(data, tmp_path, recovered.duration)
+        assert recorded - 2 <= _duration(data, tmp_path) <= recorded + 0.5
+        assert _multipart(s3, "killed") == []  # the killed server's multipart upload was aborted
+        await wait_for(lambda: not path.exists() and not journal_path(path).exists(), what="the local copy to go")
+    finally:
+        await alice.close()
+        server.stop()
