@@ -172,6 +172,7 @@ async def test_s3_parts_go_up_while_recording_and_stop_is_quick(tmp_path: Path, 
         assert "sha256" not in obj["Metadata"]  # the streamed object (the upload after stop sets it)
         assert int(obj["ETag"].strip('"').rsplit("-", 1)[1]) == -(-len(local) // (8 << 20))
         assert _multipart(s3, "live") == []
+        assert svc.files.live.outcomes == {"complete": 1, "failed": 0, "dropped": 0}
         _playable(body, tmp_path, outcome.duration)
         await wait_for(lambda: not rec.path.exists() and not journal.exists(), what="the local copy to go")
         assert stop_to_uploaded < 10, stop_to_uploaded  # the recorder's flush + the last part, not the file
@@ -205,6 +206,7 @@ async def test_s3_failure_mid_recording_falls_back_to_the_upload_after_stop(
         assert obj["Metadata"]["sha256"] == outcome.sha256  # the whole file went up after stop
         assert _multipart(s3, "broken") == []
         assert not journal_path(rec.path).exists()
+        assert svc.files.live.outcomes["failed"] == 1
 
 
 async def test_azure_blocks_go_up_while_recording(tmp_path: Path, azurite: Azurite) -> None:

@@ -229,6 +229,12 @@ class LiveUploads:
         self.interval = interval
         self._live: dict[str, tuple[LiveUpload, asyncio.Task[None]]] = {}
         self._tasks = Tasks("live uploads")
+        self.outcomes = {"complete": 0, "failed": 0, "dropped": 0}
+        """Live uploads finished by this process, by outcome (``GET /metrics``)."""
+
+    @property
+    def running(self) -> int:
+        return len(self._live)
 
     def uploading(self, archive_id: str) -> LiveUpload | None:
         found = self._live.get(archive_id)
@@ -283,8 +289,10 @@ class LiveUploads:
             await task
         except Exception:
             log.exception("live upload failed", archive=archive_id)
+            self.outcomes["failed"] += 1
             return None
         stored = live.result
+        self.outcomes["complete" if stored is not None else "failed" if live.error or usable else "dropped"] += 1
         if stored is not None:
             log.info("live upload complete", archive=archive_id, size=stored.size, key=stored.key)
         return stored
