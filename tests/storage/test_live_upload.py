@@ -7,6 +7,11 @@ The archive starts as the service starts one (its ``started`` status reaches the
 the live upload among them) and its recorder is fed a noisy picture, so that parts fill up in
 seconds; the test sees parts in the store *before* the stop, then hands the finished file to
 ``place_file`` as the launcher does. The object must be the local file, byte for byte.
+
+Then a real ``archivist serve`` process with a real aiortc publisher (launcher, recorder, status
+listener, all of it): killed with SIGKILL mid-recording (S3 and Azure), it recovers the archive on
+restart, the unfinished multipart upload is aborted and the recovered file uploaded; stopped
+gracefully mid-recording, it completes the live upload, and the restart does not send it again.
 """
 
 from __future__ import annotations
@@ -289,6 +294,82 @@ async def test_server_killed_mid_recording_recovers_and_completes_the_upload(
         assert recorded - 2 <= _duration(data, tmp_path) <= recorded + 0.5
         assert _multipart(s3, "killed") == []  # the killed server's multipart upload was aborted
         await wait_for(lambda: not path.exists() and not journal_path(path).exists(), what="the local copy to go")
+    finally:
+        await alice.close()
+        server.stop()
+
+
+FAST_SERVER = {"ARCHIVIST_STORAGE_POLL_INTERVAL": "0.1", "ARCHIVIST_UPLOAD_BACKOFF": "0.1"}
+
+
+async def _recording_server(tmp: Path, env: dict[str, str]) -> tuple[Server, Client, ArchivistClient, str]:
+    """A real server storing in a remote store (``env``), and an archive recording a publisher."""
+    server = make_server(tmp, extra_env={**FAST_SERVER, **env})
+    ot = Client(server.project.api_key, server.project.api_secret, api_url=server.url, timeout=20)
+    session_id = ot.create_session(media_mode=MediaModes.routed).session_id
+    alice = await ArchivistClient.open(server.url, server.project.api_key, session_id,
+                                       ot.generate_token(session_id))
+    await alice.publish()
+    archive_id = await asyncio.to_thread(_start_archive, server, session_id)
+    return server, ot, alice, archive_id
+
+
+async def test_azure_server_killed_mid_recording_recovers_and_completes_the_upload(
+    tmp_path: Path, azurite: Azurite
+) -> None:
+    container = azurite.container("killed")
+    server, ot, alice, archive_id = await _recording_server(tmp_path, {
+        "ARCHIVIST_AZURE_CONTAINER": "killed", "ARCHIVIST_AZURE_CONNECTION_STRING": azurite.connection_string,
+    })
+    try:
+        blob = container.get_blob_client(f"{server.project.api_key}/{archive_id}/archive.mp4")
+
+        def staged() -> int:
+            try:
+                return len(blob.get_block_list("uncommitted")[1])
+            except Exception:  # nothing staged yet: no blob at all
+                return 0
+
+        path = server.archive_file(archive_id)
+        await wait_for(lambda: staged() >= 1, timeout=60, what="a block staged during the recording")
+        server.stop(signal.SIGKILL)
+        assert journal_path(path).exists() and not blob.exists()
+        server.start()
+        await wait_status(ot, archive_id, ("uploaded",), timeout=30)
+        body = server.archive_json(archive_id)
+        assert body["reason"] == "recovered after server restart"
+        data = blob.download_blob().readall()
+        assert len(data) == body["size"] and hashlib.sha256(data).hexdigest() == body["sha256sum"]
+        assert blob.get_blob_properties().metadata["sha256"] == body["sha256sum"]
+        assert staged() == 0  # the killed server's staged blocks went with the commit
+        _playable(data, tmp_path, body["duration"])
+        await wait_for(lambda: not path.exists() and not journal_path(path).exists(), what="the local copy to go")
+    finally:
+        await alice.close()
+        server.stop()
+
+
+async def test_server_stopped_mid_recording_completes_the_live_upload(tmp_path: Path, moto: MotoServer) -> None:
+    s3 = moto.client()
+    s3.create_bucket(Bucket="shutdown")
+    server, ot, alice, archive_id = await _recording_server(tmp_path, {
+        "ARCHIVIST_S3_BUCKET": "shutdown", "ARCHIVIST_S3_ENDPOINT_URL": moto.url, "ARCHIVIST_S3_REGION": "us-east-1",
+        "ARCHIVIST_S3_ACCESS_KEY_ID": "testing", "ARCHIVIST_S3_SECRET_ACCESS_KEY": "testing",
+    })
+    try:
+        key = f"{server.project.api_key}/{archive_id}/archive.mp4"
+        await wait_for(lambda: _parts(s3, "shutdown") >= 1, timeout=60, what="a part uploaded during the recording")
+        server.stop(signal.SIGTERM)  # a graceful shutdown stops the recording ("session ended")
+        assert _multipart(s3, "shutdown") == []  # the live upload was completed, not left behind
+        server.start()
+        await wait_status(ot, archive_id, ("uploaded",), timeout=30)
+        body = server.archive_json(archive_id)
+        assert body["reason"] == "session ended"
+        obj = s3.get_object(Bucket="shutdown", Key=key)
+        data = obj["Body"].read()
+        assert len(data) == body["size"] and hashlib.sha256(data).hexdigest() == body["sha256sum"]
+        assert "sha256" not in obj["Metadata"]  # the streamed object: not sent again after the restart
+        _playable(data, tmp_path, body["duration"])
     finally:
         await alice.close()
         server.stop()
