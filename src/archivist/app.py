@@ -129,7 +129,8 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
 
     # archives: rooms (the lookup), recorders, file storage, the service, then its workers
     rooms = Rooms()
-    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
+    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset,
+                                min_free_bytes=settings.min_free_mb * 2**20)
     stack.push_async_callback(launcher.close)
     file_rows = ArchiveFileRepository(engine)
     transfers_due = asyncio.Event()

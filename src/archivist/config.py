@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """Base URL clients use to reach this server (archive download links). Default: derived per request."""
     max_archive_duration: int = 5400
     """Seconds after which an archive stops by itself (the spec's 90 minutes)."""
+    min_free_mb: int = Field(default=200, ge=0)
+    """An archive does not start with less free space (MiB) in the data directory; ``/health``
+    reports ``low`` below it."""
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576

@@ -68,6 +68,11 @@ class ArchivistCollector(Collector):
         launcher = self._svc.launcher
         load = launcher.load()
         yield GaugeMetricFamily("archivist_recordings", "Recorders running on this node.", value=len(load))
+        yield GaugeMetricFamily("archivist_recordings_failed", "Recorders that failed (a full disk) whose archive "
+                                "is not stopped yet.", value=launcher.failed_count)
+        space = launcher.disk_space()
+        yield GaugeMetricFamily("archivist_data_disk_free_bytes", "Free space of the data directory's file system.",
+                                value=space.free_bytes)
         cpu = CounterMetricFamily("archivist_recording_cpu_seconds",
                                   "CPU time of each running recorder's worker (decode, compose, encode, mux).",
                                   labels=["archive_id", "project"])
