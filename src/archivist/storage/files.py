@@ -9,6 +9,9 @@
   local copy is what its URL serves (the *fallback copy*); the upload is retried every
   ``fallback_retry_interval`` until it succeeds (the archive then becomes ``uploaded``), the
   archive is deleted, or it expires. Nothing is deleted before an upload is confirmed.
+  A composed archive was mostly uploaded while it recorded (:mod:`archivist.storage.live`):
+  :meth:`ArchiveFiles.place` completes that upload, and the worker then only confirms the object
+  (its journal says it is there) instead of sending the file.
 * Delete and expiry remove the file everywhere (local copy and object); a removal that fails is
   retried in the background until it succeeds.
 
