@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     """Seconds one node owns an upload or removal it started (another node takes over after)."""
     fallback_retry_interval: float = 600.0
     storage_poll_interval: float = 1.0
+    upload_while_recording: bool = True
+    """Stream a composed archive to its S3 or Azure storage as it is recorded (multipart upload,
+    block blob), so it is ``uploaded`` moments after stop; off: the upload starts at stop."""
+    upload_follow_interval: float = 0.5
+    """Seconds between two looks at a recording's file for new fragments to upload."""
     # ---- status callbacks (docs/webhooks.md) ----
     callback_url: str = ""
     """Status callback URL of every project that has none of its own (``archivist projects set-callback``)."""

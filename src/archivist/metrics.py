@@ -139,6 +139,16 @@ class ArchivistCollector(Collector):
             "archivist_upload_oldest_pending_seconds", "Age of the oldest archive file still waiting for its upload.",
             value=self._age(counts.files.oldest),
         )
+        live = self._svc.files.live
+        yield GaugeMetricFamily("archivist_live_uploads", "Archives this node uploads while they record.",
+                                value=live.running)
+        outcomes = CounterMetricFamily(
+            "archivist_live_uploads_finished", "Uploads while recording this process finished, by outcome "
+            "(complete; failed: the archive is uploaded after stop instead; dropped: not wanted any more).",
+            labels=["outcome"])
+        for outcome, n in live.outcomes.items():
+            outcomes.add_metric([outcome], n)
+        yield outcomes
 
     def _webhooks(self) -> Iterator[Metric]:
         outbox = self._counts.outbox
