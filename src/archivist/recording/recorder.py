@@ -354,7 +354,9 @@ class ComposedRecorder:
         if self._on_error is not None:
             self._on_error(exc)
 
-    def _drain(self, pipeline: RecordingPipeline) -> None:
+    def _drain(self, pipeline: RecordingPipeline) -> float:
+        """Take everything pushed so far and decode it; returns the instant it was taken: all
+        media pushed before it is in the pipeline now."""
         now = self._now()
         for kind, sid, payload, t in self._inbox.take():
             if kind in ("packet", "video", "audio"):
@@ -375,6 +377,7 @@ class ComposedRecorder:
                     if decoder is not None:
                         self._decoder_stats[f"{sid}/{media}"] = decoder.stats()
                 pipeline.remove_stream(sid, t)
+        return now
 
     def _add_decoders(self, stream_id: str, codecs: dict[str, str]) -> None:
         for media, mime in codecs.items():
@@ -454,10 +457,14 @@ class ComposedRecorder:
         rendered = self.t0
         try:
             while self._stop_at is None:
-                self._drain(pipeline)
+                taken = self._drain(pipeline)
                 now = self._now()
                 self.lag_seconds = max(0.0, now - rendered)
-                rendered = now - self._follow_lateness(period / 2)
+                # rendered up to the instant the inbox was taken (less the latency), not up to
+                # now: when decoding the backlog took longer than the latency (a starved
+                # worker), the sound pushed meanwhile is still in the inbox, and rendering past
+                # it would drop it as late. The output falls behind instead; the picture skips.
+                rendered = max(rendered, taken - self._follow_lateness(period / 2))
                 pipeline.render_until(rendered)
                 self._report_progress(pipeline)
                 self.cpu_seconds = time.thread_time()
