@@ -124,7 +124,8 @@ async def test_roles_are_enforced(connect: ClientFactory) -> None:
     pub_only = await connect(role="publisheronly")
     moderator = await connect(role="moderator")
     assert subscriber.capabilities == {
-        "publish": False, "subscribe": True, "forceDisconnect": False, "forceUnpublish": False
+        "publish": False, "subscribe": True, "forceDisconnect": False, "forceUnpublish": False,
+        "forceMute": False,
     }
     assert moderator.capabilities["forceDisconnect"] and moderator.capabilities["forceUnpublish"]
     with pytest.raises(ClientError) as err:

@@ -242,6 +242,7 @@ class SignalingSession:
                     "subscribe": role.can_subscribe,
                     "forceDisconnect": role.can_moderate,
                     "forceUnpublish": role.can_moderate,
+                    "forceMute": role.can_moderate,
                 },
                 iceServers=self.services.ice.client_servers(conn.id),
             )
@@ -332,6 +333,28 @@ class SignalingSession:
             case m.ForceUnpublish(stream_id=stream_id):
                 await conn.force_unpublish(stream_id)
                 self.sink.send(m.reply(rid, "forceUnpublished", streamId=stream_id))
+            case m.StreamChange():
+                stream = await conn.change_stream(
+                    request.stream_id, has_audio=request.has_audio, has_video=request.has_video
+                )
+                self.sink.send(m.reply(rid, "streamChanged", stream=stream.describe()))
+            case m.SubscriptionChange():
+                sub = conn.change_subscription(request.subscription_id, audio=request.audio, video=request.video)
+                self.sink.send(m.reply(rid, "subscriptionChanged", subscriptionId=sub.id,
+                                       subscribeToAudio=sub.subscribe_to_audio,
+                                       subscribeToVideo=sub.subscribe_to_video))
+            case m.ForceMuteStream(stream_id=stream_id):
+                conn.require_moderator("forceMuteStream")
+                await conn.room.force_mute_stream(stream_id)
+                self.sink.send(m.reply(rid, "forceMutedStream", streamId=stream_id))
+            case m.ForceMuteAll(excluded=excluded):
+                conn.require_moderator("forceMuteAll")
+                await conn.room.force_mute_all(excluded)
+                self.sink.send(m.reply(rid, "forceMutedAll"))
+            case m.DisableForceMute():
+                conn.require_moderator("disableForceMute")
+                await conn.room.disable_force_mute()
+                self.sink.send(m.reply(rid, "forceMuteDisabled"))
             case m.Keyframe(subscription_id=sub_id):
                 conn.request_keyframe(sub_id)
             case m.Disconnect():

@@ -129,6 +129,43 @@ class ForceUnpublish:
 
 
 @dataclass(frozen=True)
+class StreamChange:
+    """``publishAudio`` / ``publishVideo`` of an own stream (``None``: unchanged)."""
+
+    rid: Rid
+    stream_id: str
+    has_audio: bool | None = None
+    has_video: bool | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """``subscribeToAudio`` / ``subscribeToVideo`` of an own subscription (``None``: unchanged)."""
+
+    rid: Rid
+    subscription_id: str
+    audio: bool | None = None
+    video: bool | None = None
+
+
+@dataclass(frozen=True)
+class ForceMuteStream:
+    rid: Rid
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class ForceMuteAll:
+    rid: Rid
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisableForceMute:
+    rid: Rid
+
+
+@dataclass(frozen=True)
 class Keyframe:
     rid: Rid
     subscription_id: str
@@ -153,6 +190,11 @@ Request = (
     | Signal
     | ForceDisconnect
     | ForceUnpublish
+    | StreamChange
+    | SubscriptionChange
+    | ForceMuteStream
+    | ForceMuteAll
+    | DisableForceMute
     | Keyframe
     | Ping
     | Disconnect
@@ -213,6 +255,25 @@ class _Fields:
             raise self._bad(f"'{name}' must be true or false")
         return value
 
+    def opt_boolean(self, name: str) -> bool | None:
+        value = self.obj.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise self._bad(f"'{name}' must be true or false")
+        return value
+
+    def string_list(self, name: str, *, max_items: int = 1000) -> tuple[str, ...]:
+        value = self.obj.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > max_items:
+            raise self._bad(f"'{name}' must be an array of at most {max_items} strings")
+        out = []
+        for item in value:
+            if not isinstance(item, str) or not item:
+                raise self._bad(f"'{name}' must be an array of non-empty strings")
+            out.append(self._checked(name, item, 1024))
+        return tuple(out)
+
     def opt_int(self, name: str) -> int | None:
         value = self.obj.get(name)
         if value is None:
@@ -246,9 +307,8 @@ def parse(text: str | bytes) -> Request:
         video_type = f.opt_string("videoType", "camera") or "camera"
         if video_type not in VIDEO_TYPES:
             raise f._bad(f"'videoType' must be one of {', '.join(VIDEO_TYPES)}")
+        # both may be off (published muted); the offer must still carry media
         has_audio, has_video = f.boolean("hasAudio", True), f.boolean("hasVideo", True)
-        if not (has_audio or has_video):
-            raise f._bad("a stream needs audio or video")
         return Publish(
             rid,
             sdp=f.string("sdp", max_len=MAX_SDP),
@@ -278,6 +338,18 @@ def parse(text: str | bytes) -> Request:
         return ForceDisconnect(rid, f.string("connectionId"))
     if kind == "forceUnpublish":
         return ForceUnpublish(rid, f.string("streamId"))
+    if kind == "streamChange":
+        return StreamChange(rid, f.string("streamId"), f.opt_boolean("hasAudio"), f.opt_boolean("hasVideo"))
+    if kind == "subscriptionChange":
+        return SubscriptionChange(
+            rid, f.string("subscriptionId"), f.opt_boolean("subscribeToAudio"), f.opt_boolean("subscribeToVideo")
+        )
+    if kind == "forceMuteStream":
+        return ForceMuteStream(rid, f.string("streamId"))
+    if kind == "forceMuteAll":
+        return ForceMuteAll(rid, f.string_list("excludedStreamIds"))
+    if kind == "disableForceMute":
+        return DisableForceMute(rid)
     if kind == "keyframe":
         return Keyframe(rid, f.string("subscriptionId"))
     if kind == "ping":

@@ -12,7 +12,7 @@ import { Connection } from './connection.js';
 import { ExceptionCodes, Errors, OTError, notConnected, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
 import {
-  kAdd, kClear, kDetach, kDispatchTo, kPublishTo, kRemove, kSetArchiving, kStart, kStreamChanged, kStreamCreated,
+  kAdd, kClear, kDetach, kDispatchTo, kMuteForced, kPublishTo, kRemove, kSetArchiving, kStart, kStreamChanged, kStreamCreated,
   kStreamDestroyed, kTeardown, kUpdate,
 } from './internal.js';
 import { log } from './log.js';
@@ -377,9 +377,9 @@ export class Session extends EventDispatcher {
     }
   }
 
-  async #moderate(kind, body, code) {
+  async #moderate(kind, body, code, capability = kind) {
     if (this.#state !== 'connected') throw notConnected(kind);
-    if (!this.capabilities[kind]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
+    if (!this.capabilities[capability]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
     try {
       await this.#transport.request(body);
     } catch (err) {
@@ -402,6 +402,30 @@ export class Session extends EventDispatcher {
     const id = stream && (stream.streamId || stream);
     return settle(this.#moderate('forceUnpublish', { type: 'forceUnpublish', streamId: id },
       ExceptionCodes.UNABLE_TO_FORCE_UNPUBLISH), completionHandler, this);
+  }
+
+  /** Moderators: mutes the audio of one stream (its publisher's session gets muteForced). */
+  forceMuteStream(stream) {
+    const id = stream && (stream.streamId || stream);
+    return this.#moderate('forceMuteStream', { type: 'forceMuteStream', streamId: id },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
+  }
+
+  /**
+   * Moderators: mutes every stream but `excludedStreams` (Streams or ids), including the
+   * moderator's own, and keeps the session muted: streams published later start muted.
+   */
+  forceMuteAll(excludedStreams) {
+    const list = Array.isArray(excludedStreams) ? excludedStreams : [];
+    const ids = list.map((s) => (s && (s.streamId || s))).filter((s) => typeof s === 'string');
+    return this.#moderate('forceMuteAll', { type: 'forceMuteAll', excludedStreamIds: ids },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
+  }
+
+  /** Moderators: ends the mute state of forceMuteAll (nobody is unmuted). */
+  disableForceMute() {
+    return this.#moderate('disableForceMute', { type: 'disableForceMute' },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
   }
 
   // ---- server events ----------------------------------------------------------------------------
@@ -442,6 +466,9 @@ export class Session extends EventDispatcher {
         break;
       case 'streamPropertyChanged':
         this.#onStreamPropertyChanged(msg);
+        break;
+      case 'muteForced':
+        this.#onMuteForced(msg);
         break;
       case 'subscriptionClosed': {
         const sub = this.#subscriptions.get(msg.subscriptionId);
@@ -500,22 +527,39 @@ export class Session extends EventDispatcher {
   }
 
   /**
-   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}}`: the server's word
-   * that a stream changed (hasAudio / hasVideo after publishAudio / publishVideo, or
-   * videoDimensions). Dispatched as OpenTok.js's streamPropertyChanged, one event per property.
+   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}, "changedProperty",
+   * "oldValue", "newValue"}`: a stream changed (hasAudio / hasVideo after publishAudio /
+   * publishVideo or a forced mute). Dispatched as OpenTok.js's streamPropertyChanged, in every
+   * session, the publisher's own included; its subscribers get videoDisabled / videoEnabled.
    */
   #onStreamPropertyChanged(msg) {
     const raw = msg.stream;
     if (!raw || !raw.streamId) return;
     const stream = this.streams.get(raw.streamId);
     if (!stream) return;
-    const changes = stream[kUpdate](raw, stream.connection);
-    if (this.#ownStreams.has(raw.streamId) || !changes.length) return;
+    const diff = stream[kUpdate](raw, stream.connection);
+    const changes = msg.changedProperty
+      ? [{ changedProperty: msg.changedProperty, oldValue: msg.oldValue, newValue: msg.newValue }]
+      : diff;
+    if (!changes.length) return;
     for (const c of changes) {
       if (c.changedProperty === 'name') continue;
       this.dispatchEvent(new Event('streamPropertyChanged', { stream, ...c }, false));
     }
     this.getSubscribersForStream(stream).forEach((sub) => sub[kStreamChanged](changes));
+  }
+
+  /**
+   * `{"type": "muteForced", "active", "streamIds"}`: a moderator muted this client's streams
+   * (their publishers turn the microphone off and dispatch muteForced) or changed the session's
+   * mute state; the session dispatches muteForced ({active}).
+   */
+  #onMuteForced(msg) {
+    for (const id of Array.isArray(msg.streamIds) ? msg.streamIds : []) {
+      const pub = this.#ownStreams.get(id);
+      if (pub) pub[kMuteForced]();
+    }
+    this.dispatchEvent(new Event('muteForced', { active: msg.active !== false }, false));
   }
 
   // One SignalEvent whose type is 'signal:<type>' (or 'signal' when untyped), delivered to the
