@@ -33,6 +33,7 @@ CLOSE_TOKEN_EXPIRED = 4002
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
 CLOSE_FORCE_DISCONNECTED = 4008
+CLOSE_RESUME_REFUSED = 4010
 CLOSE_MALFORMED = 4400
 CLOSE_CONNECT_TIMEOUT = 4408
 
@@ -72,6 +73,10 @@ class Connect:
     api_key: str
     session_id: str
     token: str
+    resume: str | None = None
+    """The resume token of a connection whose WebSocket dropped: reattach to it."""
+    last_seq: int | None = None
+    """With ``resume``: the ``seq`` of the last event the client got."""
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,12 @@ def parse(text: str | bytes) -> Request:
     kind = obj.get("type")
     f = _Fields(obj, rid)
     if kind == "connect":
-        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.token())
+        last_seq = obj.get("lastSeq")
+        if last_seq is not None and (isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0
+                                     or last_seq >= 2**53):
+            raise f._bad("'lastSeq' must be a non-negative integer")
+        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.token(),
+                       f.opt_string("resume", max_len=128), last_seq)
     if kind == "publish":
         video_type = f.opt_string("videoType", "camera") or "camera"
         if video_type not in VIDEO_TYPES:
