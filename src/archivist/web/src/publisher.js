@@ -7,7 +7,7 @@ import { settle } from './callbacks.js';
 import { ExceptionCodes, Errors, OTError, mediaError, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
 import {
-  kDetach, kListenerCount, kListenersChanged, kMuteForced, kPublishTo, kSetArchiving, kStreamCreated, kStreamDestroyed, kUpdate,
+  kDetach, kListenerCount, kListenersChanged, kMuteForced, kPublishTo, kResync, kSetArchiving, kStreamCreated, kStreamDestroyed, kUpdate,
 } from './internal.js';
 import { log } from './log.js';
 import { acquireTracks, audioConstraints, listDevices, videoConstraints, videoInputIds } from './media.js';
@@ -184,6 +184,11 @@ export class Publisher extends EventDispatcher {
         // the session's streamPropertyChanged updates the stream too; this one may come first
         if (reply && reply.stream && this.#stream === stream) stream[kUpdate](reply.stream, stream.connection);
       }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
+  }
+
+  /** The session reconnected: tell the server what changed meanwhile. */
+  [kResync]() {
+    this.#sendState();
   }
 
   /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */

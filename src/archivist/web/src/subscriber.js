@@ -6,7 +6,7 @@ import { AudioLevelSampler } from './audio-level.js';
 import { settle } from './callbacks.js';
 import { ExceptionCodes, Errors, OTError, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
-import { kListenerCount, kListenersChanged, kStart, kStreamChanged, kTeardown } from './internal.js';
+import { kListenerCount, kListenersChanged, kResync, kStart, kStreamChanged, kTeardown } from './internal.js';
 import { registerSink, unregisterSink } from './media.js';
 import { closePeer, summarizeStats, waitForConnected, waitForIceGathering } from './rtc.js';
 import { Widget, imageData, startPlayback } from './widget.js';
@@ -214,6 +214,11 @@ export class Subscriber extends EventDispatcher {
     if (changed) this.dispatchEvent(new Event(on ? 'videoEnabled' : 'videoDisabled', { reason: 'subscribeToVideo' }, false));
     this.#updateSampler();
     return this;
+  }
+
+  /** The session reconnected: tell the server what this subscriber wants now. */
+  [kResync]() {
+    this.#sendWanted();
   }
 
   #sendWanted() {

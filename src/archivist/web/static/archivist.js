@@ -196,6 +196,7 @@
   var kSetArchiving = /* @__PURE__ */ Symbol("archivist.setArchiving");
   var kDetach = /* @__PURE__ */ Symbol("archivist.detach");
   var kMuteForced = /* @__PURE__ */ Symbol("archivist.muteForced");
+  var kResync = /* @__PURE__ */ Symbol("archivist.resync");
   var kStart = /* @__PURE__ */ Symbol("archivist.start");
   var kTeardown = /* @__PURE__ */ Symbol("archivist.teardown");
   var kStreamChanged = /* @__PURE__ */ Symbol("archivist.streamChanged");
@@ -1367,6 +1368,10 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
         if (reply && reply.stream && this.#stream === stream) stream[kUpdate](reply.stream, stream.connection);
       }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
     }
+    /** The session reconnected: tell the server what changed meanwhile. */
+    [kResync]() {
+      this.#sendState();
+    }
     /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */
     [kMuteForced]() {
       this.publishAudio(false);
@@ -2011,6 +2016,10 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
       this.#updateSampler();
       return this;
     }
+    /** The session reconnected: tell the server what this subscriber wants now. */
+    [kResync]() {
+      this.#sendWanted();
+    }
     #sendWanted() {
       if (!this.#subscriptionId || this.#destroyed) return;
       this.#link.send({
@@ -2216,7 +2225,9 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
           this.#ws = null;
           this.#rejectPending();
           if (!this.#established) {
-            finish(connectErrorFromClose(ev.code, refusal && refusal.message));
+            const error = connectErrorFromClose(ev.code, refusal && refusal.message);
+            error.closeCode = ev.code;
+            finish(error);
             return;
           }
           this.#established = false;
@@ -2301,7 +2312,7 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
   // src/archivist/web/src/session.js
   var Session = class _Session extends EventDispatcher {
     #state = "disconnected";
-    // 'disconnected' | 'connecting' | 'connected' | 'disconnecting'
+    // 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'disconnecting'
     #options;
     #transport;
     #iceServers = [];
@@ -2321,6 +2332,11 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
     #disconnectTimer = null;
     #disconnectWaiters = [];
     #link;
+    #url = null;
+    #resumeToken = null;
+    #resumeWindow = 0;
+    #lastSeq = null;
+    // seq of the last server event handled (a resume asks for the ones after it)
     constructor(apiKey, sessionId, options) {
       super();
       this.apiKey = apiKey === void 0 || apiKey === null ? null : String(apiKey);
@@ -2343,7 +2359,7 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
         this.#iceConfig = { includeServers: "all", transportPolicy: this.#options.iceTransportPolicy };
       }
       this.#transport = new SignalingTransport({
-        onMessage: (msg) => this.#handle(msg),
+        onMessage: (msg) => this.#receive(msg),
         onClose: (code) => this.#onTransportClosed(code)
       });
       this.#link = Object.freeze({
@@ -2447,6 +2463,9 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
       this.#state = "connecting";
       this.#disconnectReason = null;
       this.#disconnectedSent = false;
+      this.#url = url;
+      this.#resumeToken = null;
+      this.#lastSeq = null;
       return this.#transport.connect(url, { apiKey: this.apiKey, sessionId: this.sessionId, token }, {
         timeoutMs: this.#options.connectTimeout || 15e3,
         onConnected: (msg) => this.#onConnected(msg)
@@ -2472,6 +2491,8 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
         supportsWebRTC: 1
       };
       this.#iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+      this.#resumeToken = msg.resumeToken || null;
+      this.#resumeWindow = Number(msg.resumeWindow) || 0;
       this.dispatchEvent(new Event("sessionConnected", {
         connection: this.connection,
         connections: [],
@@ -2481,6 +2502,11 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
     }
     /** Leaves the session; resolves once sessionDisconnected (reason clientDisconnected) was dispatched. */
     disconnect() {
+      if (this.#state === "reconnecting") {
+        this.#transport.abort(1e3);
+        this.#onDisconnected("clientDisconnected");
+        return Promise.resolve();
+      }
       if (this.#state === "connecting") {
         this.#transport.abort(1e3);
         this.#state = "disconnected";
@@ -2508,7 +2534,67 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
         else if (code === 1e3 && this.#state === "disconnecting") reason = "clientDisconnected";
         else reason = "networkDisconnected";
       }
+      if (reason === "networkDisconnected" && this.#state === "connected" && this.#resumeToken) {
+        this.#reconnect();
+        return;
+      }
       this.#onDisconnected(reason);
+    }
+    /**
+     * The WebSocket dropped: sessionReconnecting, then new WebSockets with the resume token until
+     * one is accepted (sessionReconnected) or the server's resume window has passed or it refused
+     * (sessionDisconnected, networkDisconnected). Publishers, subscribers and their peer
+     * connections are left alone meanwhile: the media goes on.
+     */
+    async #reconnect() {
+      this.#state = "reconnecting";
+      this.dispatchEvent(new Event("sessionReconnecting", {}, false));
+      const deadline = Date.now() + Math.max(1e3, this.#resumeWindow * 1e3 - 500);
+      const delays = [0, 250, 500, 1e3, 2e3];
+      for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+        await delay(delays[Math.min(attempt, delays.length - 1)]);
+        if (this.#state !== "reconnecting") return;
+        try {
+          const frame = {
+            apiKey: this.apiKey,
+            sessionId: this.sessionId,
+            token: this.token,
+            resume: this.#resumeToken
+          };
+          if (this.#lastSeq !== null) frame.lastSeq = this.#lastSeq;
+          await this.#transport.connect(this.#url, frame, {
+            timeoutMs: Math.max(1e3, Math.min(5e3, deadline - Date.now())),
+            onConnected: (msg) => this.#onResumed(msg)
+          });
+          return;
+        } catch (err) {
+          if (this.#state !== "reconnecting") return;
+          if (err && err.closeCode === 4010) break;
+          log.debug(`reconnect attempt ${attempt + 1} failed: ${err && err.message}`);
+        }
+      }
+      if (this.#state === "reconnecting") {
+        this.#transport.abort(1e3);
+        this.#onDisconnected("networkDisconnected");
+      }
+    }
+    #onResumed(msg) {
+      if (this.#state !== "reconnecting") return;
+      this.#state = "connected";
+      this.#resumeToken = msg.resumeToken || null;
+      this.#resumeWindow = Number(msg.resumeWindow) || this.#resumeWindow;
+      if (Array.isArray(msg.iceServers)) this.#iceServers = msg.iceServers;
+      this.dispatchEvent(new Event("sessionReconnected", {}, false));
+      this.#publishers.forEach((p) => p[kResync]());
+      this.#subscribers.forEach((s) => s[kResync]());
+    }
+    /** Every server frame that is not a reply: once each (a resume may send some again). */
+    #receive(msg) {
+      if (Number.isInteger(msg.seq)) {
+        if (this.#lastSeq !== null && msg.seq <= this.#lastSeq) return;
+        this.#lastSeq = msg.seq;
+      }
+      this.#handle(msg);
     }
     #onDisconnected(reason) {
       if (this.#disconnectedSent) return;
