@@ -57,8 +57,12 @@ def test_muted_tile_shows_the_placeholder_then_the_video_again() -> None:
     assert close_to(mean_rgb(rgb(canvas), 340, 20, 280, 60), GREEN)  # the other stream untouched
     assert not (tile_b == TEXT_Y).any()
 
-    comp.set_placeholder("a", None)
+    # back at instant 2.0: the black frames before it stay hidden
+    comp.set_placeholder("a", None, at=2.0)
+    comp.offer("a", solid(320, 240, (0, 0, 0)), t=1.5)
     comp.offer("a", solid(320, 240, RED), t=2.0)
+    comp.advance(1.5)
+    assert (comp.render().to_ndarray()[:40, :320] == PLACEHOLDER_YUV[0]).all()
     comp.advance(2.0)
     img = rgb(comp.render().to_ndarray())
     assert close_to(mean_rgb(img, 20, 20, 280, 200), RED)

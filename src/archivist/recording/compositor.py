@@ -56,6 +56,8 @@ class _Source:
     dropped: int = 0
     placeholder: str | None = None
     """The video is muted: the tile shows this name on a placeholder instead of the frames."""
+    unmute_at: float | None = None
+    """The placeholder goes at this instant (the video is back from it on)."""
     placeholder_key: tuple[str, int, int] | None = None
     placeholder_planes: tuple[Plane, Plane, Plane] | None = None
     reformatter: Any = field(default_factory=VideoReformatter)
@@ -136,11 +138,18 @@ class Compositor:
     def remove_source(self, stream_id: str) -> None:
         self._sources.pop(stream_id, None)
 
-    def set_placeholder(self, stream_id: str, name: str | None) -> None:
-        """Show ``name`` on a placeholder in the stream's tile (its video is muted), or its
-        video again (``None``). Frames that arrive meanwhile are kept, not shown."""
+    def set_placeholder(self, stream_id: str, name: str | None, at: float | None = None) -> None:
+        """Show ``name`` on a placeholder in the stream's tile now (its video is muted), or its
+        video again (``None``) from instant ``at`` on (default: now): the frames stamped
+        before it are the muted camera's. Frames that arrive meanwhile are kept, not shown."""
         src = self._sources.get(stream_id)
-        if src is None or src.placeholder == name:
+        if src is None:
+            return
+        if name is None and at is not None and src.placeholder is not None:
+            src.unmute_at = at
+            return
+        src.unmute_at = None
+        if src.placeholder == name:
             return
         src.placeholder = name
         src.serial += 1
@@ -174,6 +183,10 @@ class Compositor:
                 src.current = newest
                 if src.placeholder is None:
                     src.serial += 1
+            if src.unmute_at is not None and src.unmute_at <= until:
+                src.unmute_at = src.placeholder = None
+                src.serial += 1
+                self._placed = None
 
     @property
     def visible_ids(self) -> list[str]:

@@ -371,7 +371,7 @@ class ComposedRecorder:
             elif kind == "audio":
                 pipeline.push_audio(sid, payload, t)
             elif kind == "placeholder":
-                pipeline.set_placeholder(sid, payload)
+                pipeline.set_placeholder(sid, payload, t)
             elif kind == "add":
                 has_audio, has_video, codecs = payload
                 self._add_decoders(sid, codecs)
