@@ -7,12 +7,14 @@ import asyncio
 import time
 
 import httpx
+import numpy as np
 import pytest
 from opentok import Client
 from opentok.exceptions import OpenTokException
 
 from archivist.client import ArchivistClient, ClientError
 from archivist.client.session import Subscription
+from tests.recording.media import read_output
 from tests.servers import Server
 from tests.signaling.conftest import ClientFactory
 
@@ -183,3 +185,37 @@ async def test_rest_mute_with_the_official_sdk(server: Server, ot: Client, conne
         assert missing.status_code == 404 and missing.json()["code"] == 404
         ok = await http.post(f"{base}/stream/{pb.stream_id}/mute")
         assert ok.status_code == 200 and ok.json() == {}
+
+
+async def test_a_muted_stream_shows_its_name_in_the_composed_archive(
+    server: Server, ot: Client, connect: ClientFactory, session_id: str
+) -> None:
+    alice = await connect()
+    pub = await alice.publish(name="Alice")
+    await alice.wait_event("streamCreated")
+    archive = await asyncio.to_thread(ot.start_archive, session_id, name="muted", resolution="640x480")
+    await asyncio.sleep(2.5)
+    await alice.request("streamChange", streamId=pub.stream_id, hasVideo=False)
+    await asyncio.sleep(3.0)
+    await alice.request("streamChange", streamId=pub.stream_id, hasVideo=True)
+    await asyncio.sleep(2.5)
+    await asyncio.to_thread(ot.stop_archive, archive.id)
+
+    deadline = time.monotonic() + 20
+    while (await asyncio.to_thread(ot.get_archive, archive.id)).status not in ("available", "uploaded"):
+        assert time.monotonic() < deadline, "the archive did not become available"
+        await asyncio.sleep(0.5)
+    out = await asyncio.to_thread(read_output, server.archive_file(archive.id), 5)
+
+    def placeholder(frame: object) -> bool:
+        rgb = np.asarray(frame, dtype=np.int16)
+        grey = (np.abs(rgb - 42) <= 8).all(axis=2).mean()
+        white = (rgb > 200).all(axis=2).mean()
+        return bool(grey > 0.8 and white > 0.002)
+
+    kinds = [placeholder(f) for f in out.video_rgb if f is not None]
+    per_s = 30 / 5
+    # muted from ~2.5 s to ~5.5 s of the file: the name on grey there, the camera around it
+    assert any(kinds[int(3.5 * per_s):int(4.5 * per_s)]), kinds
+    assert not any(kinds[int(0.5 * per_s):int(2 * per_s)]), kinds
+    assert not any(kinds[int(6.5 * per_s):]), kinds
