@@ -264,7 +264,7 @@ def create_app(settings: Settings) -> FastAPI:
     # signaling router
     from archivist.signaling import build_signaling_router
 
-    app.include_router(build_signaling_router())
+    app.include_router(build_signaling_router(reconnect_grace=settings.reconnect_grace))
     # web (client library, sample pages)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     if settings.sample_app:  # last: it claims only its own paths (/, /host, /history, /archive/…)

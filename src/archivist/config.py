@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
+    reconnect_grace: float = 30.0
+    """Seconds a client whose WebSocket dropped keeps its connection, streams and subscriptions
+    for a ``connect`` with its resume token (docs/protocol.md); 0: no resumption."""
     # ---- WebRTC media across networks (docs/deploy.md, media/ice.py) ----
     ice_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     """Local addresses the media sockets bind to (host candidates); empty: every non-loopback

@@ -92,7 +92,7 @@ def test_every_route_refuses_every_bad_credential(server: Server, other: Project
     owner = server.project
     session_id = str(ot.create_session(media_mode=MediaModes.routed).session_id)
     table = routes(server)
-    assert len(table) == 39  # 19 project routes on both prefixes, and /session/create
+    assert len(table) == 43  # 21 project routes on both prefixes, and /session/create
     cases = refusals(owner, other)
     outcomes: Counter[str] = Counter()
     leaks = []
@@ -163,6 +163,9 @@ def test_the_sdk_is_refused_too(server: Server, other: Project, ot: Client) -> N
         "set_stream_class_lists": (lambda c: c.set_stream_class_lists(session_id, [{"id": "s1",
                                                                                      "layoutClassList": []}]),
                                    f"/session/{session_id}/stream"),
+        "mute_stream": (lambda c: c.mute_stream(session_id, "s1"), "/stream/s1/mute"),
+        "mute_all": (lambda c: c.mute_all(session_id, []), f"/session/{session_id}/mute"),
+        "disable_force_mute": (lambda c: c.disable_force_mute(session_id), f"/session/{session_id}/mute"),
     }
     refused = 0
     for client_name, client in (("wrong secret", wrong), ("expired", expired), ("ten years", ten_years)):

@@ -74,7 +74,7 @@ def test_schemathesis_finds_nothing(server: Server, ot: Client, tmp_path: Path) 
           f"{run['seconds']:.1f} s, statuses {dict(sorted(run['statuses'].items()))}")
     assert run["returncode"] == 0, run["output"]
     assert result["failures"] == [] and result["errors"] == [], run["output"]
-    assert result["operations"]["tested"] == 24
+    assert result["operations"]["tested"] == 26
     assert all(p["status"] in ("success", "skip") for p in result["phases"].values())
     assert run["requests"] > 1000 and not any(status >= 500 for status in run["statuses"])
     assert "Traceback" not in server.logs()
@@ -83,8 +83,8 @@ def test_schemathesis_finds_nothing(server: Server, ot: Client, tmp_path: Path) 
 def test_document(server: Server) -> None:
     spec = httpx.get(f"{server.url}/openapi.json").json()
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 24 and not any(p.startswith("/v2/partner") for p, _, _ in operations)
-    assert len({op["operationId"] for _, _, op in operations}) == 24
+    assert len(operations) == 26 and not any(p.startswith("/v2/partner") for p, _, _ in operations)
+    assert len({op["operationId"] for _, _, op in operations}) == 26
     for path, method, op in operations:
         responses = op["responses"]
         assert "422" not in responses, (method, path)

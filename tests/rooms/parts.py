@@ -104,8 +104,13 @@ class LoopbackSubscriber(LoopbackHandle):
     def __init__(self, factory: LoopbackMedia, publisher: PublisherMedia, label: str) -> None:
         super().__init__(factory, label)
         self.publisher = publisher
+        self.forwarding: dict[str, bool] = {}
+
+    def set_forwarding(self, *, audio: bool, video: bool) -> None:
+        self.forwarding = {"audio": audio, "video": video}
 
     async def answer(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> str:
+        self.forwarding = {"audio": audio, "video": video}
         await asyncio.sleep(0)
         if self.answer_error is not None:
             raise self.answer_error
@@ -178,6 +183,9 @@ class RecordingObserver:
 
     def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
         self.told.append(("stream_destroyed", stream.name))
+
+    def stream_changed(self, room: Room, stream: Stream) -> None:
+        self.told.append(("stream_changed", stream.name))
 
     def connection_created(self, room: Room, connection: Connection) -> None:
         self.told.append(("connection_created", connection.data))

@@ -75,6 +75,38 @@ async def get_stream(request: Request, key: str, session_id: str, stream_id: str
     return Response(json.dumps(stream.rest_json()), media_type="text/plain")
 
 
+@router.post("/session/{session_id}/mute", summary="Mute every stream (or end the mute state)", **schemas.MUTE_ALL)
+async def mute_all(request: Request, key: str, session_id: str) -> JSONResponse:
+    room = await _room(request, key, session_id)
+    body = await json_body(request)
+    active = body.get("active")
+    if not isinstance(active, bool):
+        raise BadRequest("active must be true or false")
+    excluded: set[str] = set()
+    for name in ("excludedStreamIds", "excludedStreams"):  # Node SDK / REST docs, Python SDK
+        ids = body.get(name)
+        if ids is None:
+            continue
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 1000:
+            raise BadRequest(f"{name} must be an array of at most 1000 stream ids")
+        excluded.update(ids)
+    if room is not None:  # no client connected: nothing to mute (the state lives with the live session)
+        if active:
+            await room.force_mute_all(excluded)
+        else:
+            await room.disable_force_mute()
+    return JSONResponse({})
+
+
+@router.post("/session/{session_id}/stream/{stream_id}/mute", summary="Mute one stream", **schemas.MUTE_STREAM)
+async def mute_stream(request: Request, key: str, session_id: str, stream_id: str) -> JSONResponse:
+    room = await _room(request, key, session_id)
+    if room is None:
+        raise NotFound("stream not found")
+    await room.force_mute_stream(stream_id)
+    return JSONResponse({})
+
+
 @router.put("/session/{session_id}/stream", summary="Set streams' layout class lists", **schemas.CLASS_LISTS)
 async def set_class_lists(request: Request, key: str, session_id: str) -> JSONResponse:
     room = await _room(request, key, session_id)

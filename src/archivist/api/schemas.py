@@ -229,6 +229,18 @@ COMPONENTS: dict[str, Schema] = {
         "required": ["count", "items"],
         "properties": {"count": {"type": "integer"}, "items": {"type": "array", "items": ref("Stream")}},
     },
+    "MuteAll": {
+        "type": "object",
+        "required": ["active"],
+        "description": "active: mute every stream but the excluded ones and keep the session muted (streams "
+                       "published later start muted), or (false) end that state; excludedStreamIds (the "
+                       "Python SDK sends excludedStreams) lists stream ids to leave alone",
+        "properties": {
+            "active": {"type": "boolean"},
+            "excludedStreamIds": nullable({"type": "array", "maxItems": 1000, "items": {"type": "string"}}),
+            "excludedStreams": nullable({"type": "array", "maxItems": 1000, "items": {"type": "string"}}),
+        },
+    },
     "StreamClassLists": {
         "type": "object",
         "required": ["items"],
@@ -500,6 +512,10 @@ GET_STREAM = operation(
     ok_description="the stream, as JSON text (text/plain: the Node SDK parses a JSON body twice)",
     errors={400: "", 404: "session or stream not found"},
 )
+MUTE_ALL = operation(ok_schema={"type": "object"}, ok_description="muted (or the mute state ended)",
+                     errors={400: "", 404: "session not found"}, body=ref("MuteAll"))
+MUTE_STREAM = operation(ok_schema={"type": "object"}, ok_description="muted",
+                        errors={400: "", 404: "session or stream not found"})
 CLASS_LISTS = operation(ok_schema={"type": "object"},
                         errors={400: "", 404: "session or stream not found"},
                         body=ref("StreamClassLists"))

@@ -43,6 +43,9 @@ class ArchiveSupervisor:
     def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
         return None
 
+    def stream_changed(self, room: Room, stream: Stream) -> None:
+        return None
+
     def connection_created(self, room: Room, connection: Connection) -> None:
         return None
 

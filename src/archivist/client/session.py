@@ -132,6 +132,10 @@ class ArchivistClient:
         self._changed = asyncio.Condition()
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
+        self.resume_token: str | None = None
+        self.last_seq: int | None = None
+        """The ``seq`` of the last event received (a resume asks for the ones after it)."""
+        self._open_args: tuple[str, str, str, str, dict[str, Any]] = ("", "", "", "", {})
 
     # ---- connection ------------------------------------------------------------------------
     @classmethod
@@ -170,10 +174,34 @@ class ArchivistClient:
             code = client.close_code
             await client.close()
             raise ConnectRefused(code, None) from None
-        client.connection = reply["connection"]
-        client.capabilities = reply.get("capabilities", {})
-        client.ice_servers = list(reply.get("iceServers") or [])
+        client._connected(reply)
+        client._open_args = (url, api_key, session_id, token, tls)
         return client
+
+    def _connected(self, reply: Event) -> None:
+        self.connection = reply["connection"]
+        self.capabilities = reply.get("capabilities", {})
+        self.ice_servers = list(reply.get("iceServers") or [])
+        self.resume_token = reply.get("resumeToken")
+
+    async def resume(self, timeout: float = 10.0) -> Event:
+        """After the WebSocket dropped (:meth:`vanish`): a new one, ``connect`` with the resume
+        token; the peer connections were never touched. Returns the ``connected`` reply;
+        raises :class:`ConnectRefused` (close code 4010) when the server gave the connection up."""
+        url, api_key, session_id, token, tls = self._open_args
+        if self._reader is not None and not self._reader.done():
+            raise RuntimeError("the WebSocket is still open")
+        self.ws = await connect(url, open_timeout=timeout, max_size=2**22, **tls)
+        self.close_code = None
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        try:
+            reply = await self.request("connect", timeout=timeout, apiKey=api_key, sessionId=session_id,
+                                       token=token, resume=self.resume_token, lastSeq=self.last_seq)
+        except (ClientError, ConnectionClosed, ConnectionError) as exc:
+            await self._wait_closed(timeout)
+            raise ConnectRefused(self.close_code, getattr(exc, "frame", None)) from None
+        self._connected(reply)
+        return reply
 
     def rtc_configuration(self) -> RTCConfiguration:
         """The configuration of this client's next peer connection (see the class doc)."""
@@ -203,6 +231,10 @@ class ArchivistClient:
                 if future is not None and not future.done():
                     future.set_result(frame)
                 else:
+                    if isinstance(frame.get("seq"), int):
+                        if self.last_seq is not None and frame["seq"] <= self.last_seq:
+                            continue  # sent again on a resume: already here
+                        self.last_seq = frame["seq"]
                     async with self._changed:
                         self.events.append(frame)
                         self._changed.notify_all()

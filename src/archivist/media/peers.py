@@ -180,12 +180,26 @@ class PacketTrack(MediaStreamTrack):  # type: ignore[misc]
         self._wakeup = asyncio.Event()
         self._pulling = False
         self._need_key = kind == "video"
+        self.enabled = True
+        """Off: packets are dropped here (the subscriber or the publisher turned this kind off)."""
         self.forwarded = 0
         self.dropped = 0
         self.first_packet_at: float | None = None
 
+    def set_enabled(self, enabled: bool) -> None:
+        """Forward or not; video starts again at a keyframe (asked for)."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if not enabled:
+            self._queue.clear()
+        elif self.kind == "video":
+            self._need_key = True
+            if self._pulling:
+                self._on_need_keyframe()
+
     def push(self, packet: EncodedPacket) -> None:
-        if not self._pulling or self.readyState != "live":
+        if not self._pulling or not self.enabled or self.readyState != "live":
             return
         if self._need_key:
             if not packet.is_keyframe:
@@ -207,7 +221,7 @@ class PacketTrack(MediaStreamTrack):  # type: ignore[misc]
     async def recv(self) -> EncodedPacket:
         if not self._pulling:
             self._pulling = True
-            if self.kind == "video":
+            if self.kind == "video" and self.enabled:
                 self._on_need_keyframe()
         while not self._queue:
             if self.readyState != "live":
@@ -478,16 +492,16 @@ class SubscriberPeer(_Peer):
         self._removers: list[Callable[[], None]] = []
 
     async def answer(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> str:
-        """Answer a recvonly offer with tracks of the publisher's packets."""
+        """Answer a recvonly offer with a track of the publisher's packets for every kind both
+        have; ``audio`` / ``video``: forwarded from the start or not (:meth:`set_forwarding`)."""
         if self.publisher.closed:
             raise MediaError("the stream's media is closed")
         try:
             offered = {m.kind for m in SessionDescription.parse(offer_sdp).media}
         except Exception as exc:
             raise OfferRefused(f"invalid offer: {exc}") from exc
-        wanted = {"audio": audio, "video": video}
         for kind, codec in self.publisher.codecs.items():
-            if not wanted.get(kind) or kind not in offered:
+            if kind not in offered:
                 continue
             track = PacketTrack(kind, self.publisher.request_keyframe)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
@@ -496,11 +510,20 @@ class SubscriberPeer(_Peer):
             self.tracks[kind] = track
         if not self.tracks:
             raise OfferRefused("nothing to subscribe to (no common media kind)")
+        self.set_forwarding(audio=audio, video=video)
         await self._answer(offer_sdp)
         sdp = await self._finish_answer()
         for kind, track in self.tracks.items():
             self._removers.append(self.publisher.add_packet_sink(kind, track.push))
         return sdp
+
+    def set_forwarding(self, *, audio: bool, video: bool) -> None:
+        """Send that kind or not: a track turned off sends nothing (no RTP at all), one turned
+        back on starts at a keyframe."""
+        for kind, on in (("audio", audio), ("video", video)):
+            track = self.tracks.get(kind)
+            if track is not None:
+                track.set_enabled(on)
 
     def forwarded(self, kind: str) -> int:
         track = self.tracks.get(kind)

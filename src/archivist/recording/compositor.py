@@ -29,6 +29,7 @@ from av.video.reformatter import VideoReformatter
 
 from archivist import logs
 from archivist.recording.layout import BestFit, Layout, Placement, Rect, cover_rect, fit_inside
+from archivist.recording.placeholder import placeholder_planes
 
 log = logs.get(__name__)
 
@@ -53,6 +54,12 @@ class _Source:
     scaled_key: tuple[int, int, int] | None = None
     scaled: tuple[Plane, Plane, Plane] | None = None
     dropped: int = 0
+    placeholder: str | None = None
+    """The video is muted: the tile shows this name on a placeholder instead of the frames."""
+    unmute_at: float | None = None
+    """The placeholder goes at this instant (the video is back from it on)."""
+    placeholder_key: tuple[str, int, int] | None = None
+    placeholder_planes: tuple[Plane, Plane, Plane] | None = None
     reformatter: Any = field(default_factory=VideoReformatter)
     """Our own swscale context: ``frame.reformat()`` caches one *on the frame*, which is not
     safe when the same decoded frame reaches two recorders on two threads (it crashed)."""
@@ -131,6 +138,23 @@ class Compositor:
     def remove_source(self, stream_id: str) -> None:
         self._sources.pop(stream_id, None)
 
+    def set_placeholder(self, stream_id: str, name: str | None, at: float | None = None) -> None:
+        """Show ``name`` on a placeholder in the stream's tile now (its video is muted), or its
+        video again (``None``) from instant ``at`` on (default: now): the frames stamped
+        before it are the muted camera's. Frames that arrive meanwhile are kept, not shown."""
+        src = self._sources.get(stream_id)
+        if src is None:
+            return
+        if name is None and at is not None and src.placeholder is not None:
+            src.unmute_at = at
+            return
+        src.unmute_at = None
+        if src.placeholder == name:
+            return
+        src.placeholder = name
+        src.serial += 1
+        self._placed = None
+
     def set_layout(self, layout: Layout) -> None:
         """Use ``layout`` from the next :meth:`render` on (worker thread; for changes from the
         event loop, give the compositor an ``ArchiveLayout`` and change that instead)."""
@@ -157,12 +181,17 @@ class Compositor:
                 newest = src.pending.popleft()[1]
             if newest is not None:
                 src.current = newest
+                if src.placeholder is None:
+                    src.serial += 1
+            if src.unmute_at is not None and src.unmute_at <= until:
+                src.unmute_at = src.placeholder = None
                 src.serial += 1
+                self._placed = None
 
     @property
     def visible_ids(self) -> list[str]:
         """Streams on screen, in join order."""
-        shown = [s for s in self._sources.values() if s.current is not None]
+        shown = [s for s in self._sources.values() if s.current is not None or s.placeholder is not None]
         shown.sort(key=lambda s: (s.joined_at, s.order))
         return [s.stream_id for s in shown]
 
@@ -179,9 +208,11 @@ class Compositor:
         draws: list[_Draw] = []
         for p in self.placements():
             src = self._sources.get(p.stream_id)
-            if src is None or src.current is None:
+            if src is None or (src.current is None and src.placeholder is None):
                 continue
-            key = (p, int(src.current.width), int(src.current.height))
+            # a placeholder fills its box: drawn as a frame of the box's own size
+            key = (p, p.box.w, p.box.h) if src.placeholder is not None else (
+                p, int(src.current.width), int(src.current.height))
             d = self._draw_cache.get(key)
             if d is None:
                 d = self._draw_for(*key)
@@ -254,7 +285,14 @@ class Compositor:
         picture; ``fill`` paints the box's letterbox bars first (the box is opaque)."""
         if fill and d.bars:
             self._fill(d.box)
-        py, pu, pv = self._scaled(src, d.picture.w, d.picture.h)
+        if src.placeholder is not None:
+            key = (src.placeholder, d.picture.w, d.picture.h)
+            if src.placeholder_key != key or src.placeholder_planes is None:
+                src.placeholder_planes = placeholder_planes(*key)
+                src.placeholder_key = key
+            py, pu, pv = src.placeholder_planes
+        else:
+            py, pu, pv = self._scaled(src, d.picture.w, d.picture.h)
         v = d.visible
         sx, sy = v.x - d.picture.x, v.y - d.picture.y  # even: every rectangle is
         self._y[v.y : v.y + v.h, v.x : v.x + v.w] = py[sy : sy + v.h, sx : sx + v.w]

@@ -265,13 +265,16 @@ class InServerLauncher:
             stream.id,
             stream.media,
             rec.recorder,
-            audio=rec.archive.has_audio and stream.has_audio,
-            video=rec.archive.has_video and stream.has_video,
+            # the tracks it has, muted or not: a muted stream stays in the mix and the picture
+            audio=rec.archive.has_audio,
+            video=rec.archive.has_video,
         )
         if not feed.codecs:
             return
         rec.feeds[stream.id] = feed
         feed.start()
+        if not stream.has_video and feed.has_video:
+            rec.recorder.set_placeholder(stream.id, stream.name)
         log.info("stream recorded", archive=rec.archive.id, stream=stream.id, codecs=feed.codecs)
 
     def _detach(self, rec: _Recording, stream_id: str) -> None:
@@ -302,6 +305,13 @@ class InServerLauncher:
     def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None:
         for rec in self.recordings(room.session_id):
             self._detach(rec, stream.id)
+
+    def stream_changed(self, room: Room, stream: Stream) -> None:
+        """Video muted: its tile shows the stream's name on a placeholder; unmuted: the video."""
+        for rec in self.recordings(room.session_id):
+            feed = rec.feeds.get(stream.id)
+            if feed is not None and feed.has_video:
+                rec.recorder.set_placeholder(stream.id, None if stream.has_video else stream.name)
 
     def connection_created(self, room: Room, connection: Connection) -> None:
         return None

@@ -84,6 +84,12 @@ class RecordingPipeline:
             self.mixer.add_source(stream_id)
         log.info("stream added to the recording", stream_id=stream_id, has_audio=has_audio, has_video=has_video)
 
+    def set_placeholder(self, stream_id: str, name: str | None, t: float) -> None:
+        """Its tile shows ``name`` on a placeholder (video muted) from now on, or its video
+        (``None``) from instant ``t`` on (the frames before it are the muted camera's black)."""
+        if self.compositor is not None and stream_id in self._streams:
+            self.compositor.set_placeholder(stream_id, name, at=t)
+
     def remove_stream(self, stream_id: str, t: float) -> None:
         """The stream leaves the picture and the mix at instant ``t``."""
         stream = self._streams.get(stream_id)

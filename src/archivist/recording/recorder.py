@@ -81,7 +81,7 @@ class RecordingOptions:
         return AudioSettings() if self.has_audio else None
 
 
-_Kind = Literal["add", "remove", "video", "audio", "packet"]
+_Kind = Literal["add", "remove", "video", "audio", "packet", "placeholder"]
 
 LATENESS_WINDOW_S = 10.0
 """How long a late packet keeps the recorder's latency up."""
@@ -236,6 +236,11 @@ class ComposedRecorder:
     def remove_stream(self, stream_id: str) -> None:
         self._put("remove", stream_id, None, self._now())
 
+    def set_placeholder(self, stream_id: str, name: str | None) -> None:
+        """The stream's video is muted (``name``: its tile shows the name on a placeholder) or
+        back (``None``)."""
+        self._put("placeholder", stream_id, name, self._now())
+
     def push_video(self, stream_id: str, frame: Any, t: float) -> bool:
         """Queue a decoded ``av.VideoFrame`` stamped ``t`` (shared clock, seconds).
         Returns False when it was dropped (inbox full or recorder not running)."""
@@ -367,6 +372,8 @@ class ComposedRecorder:
                 pipeline.push_video(sid, payload, t)
             elif kind == "audio":
                 pipeline.push_audio(sid, payload, t)
+            elif kind == "placeholder":
+                pipeline.set_placeholder(sid, payload, t)
             elif kind == "add":
                 has_audio, has_video, codecs = payload
                 self._add_decoders(sid, codecs)

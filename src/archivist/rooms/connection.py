@@ -135,7 +135,7 @@ class Connection:
         self.subscriptions[sub.id] = sub
         stream.subscriptions[sub.id] = sub
         try:
-            sdp = await sub.media.answer(offer_sdp, audio=audio, video=video)
+            sdp = await sub.media.answer(offer_sdp, audio=audio and stream.has_audio, video=video and stream.has_video)
         except BaseException:
             # silent: the request gets the error
             await self._discard(sub.close(CloseReason.STREAM_DESTROYED), sub.media.label)
@@ -190,6 +190,37 @@ class Connection:
         if sub is None:
             raise NotFound("subscription not found")
         await sub.close(CloseReason.UNSUBSCRIBED)
+
+    async def change_stream(self, stream_id: str, *, has_audio: bool | None, has_video: bool | None) -> Stream:
+        """``publishAudio`` / ``publishVideo`` of one of its streams: everyone hears
+        ``streamPropertyChanged`` (the publisher too), the subscriptions forward what is on."""
+        stream = self.streams.get(stream_id)
+        if stream is None or stream.closed:
+            raise NotFound("stream not found")
+        changes = stream.change(has_audio=has_audio, has_video=has_video)
+        if changes:
+            await self.room.stream_changed(stream, changes)
+        return stream
+
+    def change_subscription(self, subscription_id: str, *, audio: bool | None, video: bool | None) -> Subscription:
+        """``subscribeToAudio`` / ``subscribeToVideo``: the server sends only what is wanted."""
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None or sub.closed:
+            raise NotFound("subscription not found")
+        sub.change(audio=audio, video=video)
+        if video and sub.stream.has_video:
+            sub.stream.media.request_keyframe()
+        return sub
+
+    async def mute_forced(self, streams: list[Stream], *, active: bool) -> None:
+        """A moderator (or the REST API) muted these streams of its, or changed the session's
+        mute state: their audio stops at once (the others hear ``streamPropertyChanged``), and
+        the client hears ``muteForced`` so its publishers turn their microphones off."""
+        for stream in streams:
+            changes = stream.change(has_audio=False)
+            if changes:
+                await self.room.stream_changed(stream, changes)
+        await self.sink.send_event({"type": "muteForced", "active": active, "streamIds": [s.id for s in streams]})
 
     def request_keyframe(self, subscription_id: str) -> None:
         """The subscriber asks for a keyframe of the stream it receives."""

@@ -34,6 +34,9 @@ class RoomObserver(Protocol):
 
     def stream_destroyed(self, room: Room, stream: Stream, reason: CloseReason) -> None: ...
 
+    def stream_changed(self, room: Room, stream: Stream) -> None:
+        """The stream's ``has_audio`` / ``has_video`` changed (muted, unmuted)."""
+
     def connection_created(self, room: Room, connection: Connection) -> None: ...
 
     def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None: ...

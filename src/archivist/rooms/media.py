@@ -65,7 +65,12 @@ class SubscriberMedia(MediaHandle, Protocol):
     """The server's end of a subscription: forwards a publisher's packets to one client."""
 
     async def answer(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> str:
-        """Answer the client's recvonly offer; returns the answer SDP."""
+        """Answer the client's recvonly offer; returns the answer SDP. Every kind of the
+        publisher's the client offers to receive is set up; ``audio``/``video`` say which are
+        forwarded from the start (:meth:`set_forwarding`)."""
+
+    def set_forwarding(self, *, audio: bool, video: bool) -> None:
+        """Forward that kind's packets or not (video resumes at a keyframe, asked for)."""
 
 
 class MediaFactory(Protocol):

@@ -14,7 +14,7 @@ the others, and the failures are raised together at the end. Observers are told,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from archivist import logs
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from archivist.rooms.events import ClientSink, RoomObserver
     from archivist.rooms.host import RoomHost
     from archivist.rooms.media import MediaFactory
-    from archivist.rooms.stream import Stream
+    from archivist.rooms.stream import PropertyChange, Stream
 
 log = logs.get(__name__)
 
@@ -62,6 +62,8 @@ class Room:
         self.connections: dict[str, Connection] = {}
         self.archive_state: dict[str, Any] | None = None
         """The running archive as clients see it ({"id", "name"}), replayed to late joiners."""
+        self.mute_forced = False
+        """``forceMuteAll`` is on: streams published from now on start with their audio muted."""
         self._closing = CloseOnce()
 
     # ---- what the host gives ---------------------------------------------------------------
@@ -113,12 +115,50 @@ class Room:
         return conn
 
     async def announce_stream(self, stream: Stream) -> None:
-        """Tell everyone a stream exists (its connection calls this once its media flows)."""
+        """Tell everyone a stream exists (its connection calls this once its media flows).
+        While the session's mute state is on, it starts muted and its publisher hears so."""
         stream.announced = True
+        muted = self.mute_forced and stream.has_audio
+        if muted:
+            stream.change(has_audio=False)
         own = {"type": "streamCreated", "publisher": True, "stream": stream.describe()}
         await stream.connection.sink.send_event(own)
         await self._broadcast({"type": "streamCreated", "stream": stream.describe()}, exclude=stream.connection)
         self._tell(lambda o: o.stream_created(self, stream))
+        if muted and not stream.connection.closed:
+            await stream.connection.sink.send_event({"type": "muteForced", "active": True, "streamIds": [stream.id]})
+
+    async def stream_changed(self, stream: Stream, changes: list[PropertyChange]) -> None:
+        """A stream's hasAudio / hasVideo changed: everyone hears, its publisher included (as
+        in OpenTok.js), one ``streamPropertyChanged`` per property; then the observers."""
+        if not stream.announced:
+            return
+        for change in changes:
+            await self._broadcast(change.event(stream))
+        self._tell(lambda o: o.stream_changed(self, stream))
+
+    # ---- moderation --------------------------------------------------------------------------
+    async def force_mute_stream(self, stream_id: str) -> None:
+        """Mute one stream's audio (its publisher may unmute it again, as in OpenTok)."""
+        stream = self.find_stream(stream_id)
+        if stream is None:
+            raise NotFound("stream not found")
+        await stream.connection.mute_forced([stream], active=True)
+
+    async def force_mute_all(self, excluded: Collection[str] = ()) -> None:
+        """Mute every stream but ``excluded`` and keep the session muted: streams published
+        later start muted until :meth:`disable_force_mute`. Every client hears ``muteForced``."""
+        self.mute_forced = True
+        targets = [c for c in self.connections.values() if not c.closed]
+        for conn in targets:
+            streams = [s for s in conn.streams.values() if s.announced and not s.closed and s.id not in excluded]
+            await conn.mute_forced(streams, active=True)
+
+    async def disable_force_mute(self) -> None:
+        """Streams published from now on keep their audio; every client hears ``muteForced``
+        with ``active: false`` (nobody is unmuted)."""
+        self.mute_forced = False
+        await self._broadcast({"type": "muteForced", "active": False, "streamIds": []})
 
     async def stream_ended(self, stream: Stream, reason: CloseReason) -> None:
         """A stream closed (on its own or with its connection): everyone hears."""

@@ -32,6 +32,19 @@ def new_id() -> str:
 VIDEO_TYPES = ("camera", "screen", "custom")
 
 
+@dataclass(frozen=True)
+class PropertyChange:
+    """One changed stream property, as OpenTok.js's ``streamPropertyChanged`` names it."""
+
+    prop: str
+    old: Any
+    new: Any
+
+    def event(self, stream: Stream) -> dict[str, Any]:
+        return {"type": "streamPropertyChanged", "stream": stream.describe(), "changedProperty": self.prop,
+                "oldValue": self.old, "newValue": self.new}
+
+
 @dataclass(eq=False)
 class Stream:
     connection: Connection
@@ -69,6 +82,21 @@ class Stream:
             "videoDimensions": {"width": self.width, "height": self.height} if self.width else None,
             "frameRate": self.frame_rate,
         }
+
+    def change(self, *, has_audio: bool | None = None, has_video: bool | None = None) -> list[PropertyChange]:
+        """Set what the publisher sends (``publishAudio`` / ``publishVideo``, a forced mute);
+        returns what changed. Every subscription forwards only what is on (the server stops
+        sending a muted kind; the recorder keeps its feed, so its files stay continuous)."""
+        changes: list[PropertyChange] = []
+        for prop, attr, value in (("hasAudio", "has_audio", has_audio), ("hasVideo", "has_video", has_video)):
+            if value is None or getattr(self, attr) == value:
+                continue
+            changes.append(PropertyChange(prop, getattr(self, attr), value))
+            setattr(self, attr, value)
+        if changes:
+            for sub in list(self.subscriptions.values()):
+                sub.update_forwarding()
+        return changes
 
     def rest_json(self) -> dict[str, Any]:
         return {"id": self.id, "videoType": self.video_type, "name": self.name, "layoutClassList": self.layout_classes}
@@ -115,6 +143,22 @@ class Subscription:
     @property
     def closed(self) -> bool:
         return self._closing.started
+
+    def change(self, *, audio: bool | None = None, video: bool | None = None) -> None:
+        """``subscribeToAudio`` / ``subscribeToVideo``: what the subscriber wants sent."""
+        if audio is not None:
+            self.subscribe_to_audio = audio
+        if video is not None:
+            self.subscribe_to_video = video
+        self.update_forwarding()
+
+    def update_forwarding(self) -> None:
+        """Forward a kind only while the subscriber wants it and the publisher sends it."""
+        if not self.closed:
+            self.media.set_forwarding(
+                audio=self.subscribe_to_audio and self.stream.has_audio,
+                video=self.subscribe_to_video and self.stream.has_video,
+            )
 
     async def close(self, reason: CloseReason) -> None:
         """It ends by itself (unsubscribed, media lost): the client hears ``subscriptionClosed``

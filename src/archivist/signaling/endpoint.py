@@ -7,8 +7,9 @@ reach the client through :class:`WebSocketSink` (the room's ``ClientSink``), who
 task keeps replies and events in order and never blocks the room on a slow or vanished client.
 
 Liveness: uvicorn pings every 5 s and drops a client that answers none for 10 s (``archivist
-serve`` sets ``ws_ping_interval``/``ws_ping_timeout``); a dropped transport closes the
-connection with ``networkDisconnected`` (peer connections that fail: see ``rooms/connection.py``).
+serve`` sets ``ws_ping_interval``/``ws_ping_timeout``); a dropped transport suspends the
+connection for the reconnect grace period (``signaling/resume.py``), after which it closes with
+``networkDisconnected`` (peer connections that fail: see ``rooms/connection.py``).
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from archivist.rooms.reasons import CloseReason
 from archivist.sessions.model import MediaMode
 from archivist.sessions.service import SessionService
 from archivist.signaling import messages as m
+from archivist.signaling.resume import ClientChannel, Resumes
 
 log = logs.get(__name__)
 
 CONNECT_TIMEOUT = 10.0
 WRITE_TIMEOUT = 10.0
+RECONNECT_GRACE = 30.0
 
 
 class SignalingServices(Protocol):
@@ -152,12 +155,17 @@ class SignalingSession:
         services: SignalingServices,
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
+        resumes: Resumes | None = None,
     ) -> None:
         self.ws = websocket
         self.services = services
         self.connect_timeout = connect_timeout
+        self.resumes = resumes if resumes is not None else Resumes(0)
         self.sink = WebSocketSink(websocket)
         self.conn: Connection | None = None
+        self.channel: ClientChannel | None = None
+        self._leaving = False
+        """The client said ``disconnect``: its WebSocket's end is no reason to wait for it."""
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def run(self) -> None:
@@ -208,6 +216,8 @@ class SignalingSession:
         if not isinstance(request, m.Connect):
             self._refuse(request.rid, m.CLOSE_MALFORMED, 400, "the first message must be 'connect'")
             return False
+        if request.resume is not None:  # the resume token is the credential (the token may have expired since)
+            return await self._resume(request)
         try:
             token = await self.services.verifier.verify(request.token, request.session_id)
         except TokenError as exc:
@@ -222,33 +232,61 @@ class SignalingSession:
         if session is None:
             self._refuse(request.rid, m.CLOSE_NOT_FOUND, 404, "session not found")
             return False
+        channel = ClientChannel(self.sink, self.resumes)
         try:
             conn = await self.services.host.join(
-                token.project_key, session.id, session.media_mode is MediaMode.RELAYED, token, self.sink
+                token.project_key, session.id, session.media_mode is MediaMode.RELAYED, token, channel
             )
         except ArchivistError as exc:  # the server is shutting down
             self._refuse(request.rid, m.CLOSE_GOING_AWAY, m.error_code_for(exc), exc.message)
             return False
-        self.conn = conn
+        channel.conn = conn
+        self.conn, self.channel = conn, channel
+        self._send_connected(request.rid, conn, channel)
+        log.info("client connected", connection=conn.id, session_id=session.id, role=conn.role.value)
+        return True
+
+    async def _resume(self, request: m.Connect) -> bool:
+        """``connect`` with a resume token: reattach the connection its WebSocket dropped."""
+        assert request.resume is not None
+        channel = self.resumes.take(request.resume)
+        conn = channel.conn if channel is not None else None
+        if channel is None or conn is None or conn.room.session_id != request.session_id \
+                or conn.room.project_key != request.api_key or not await channel.resume(self.sink, request.last_seq):
+            self._refuse(request.rid, m.CLOSE_RESUME_REFUSED, 404, "nothing to resume: the connection has ended")
+            if conn is not None and not conn.closed:  # its missed events are lost: it cannot go on
+                try:
+                    await conn.close(CloseReason.NETWORK_DISCONNECTED)
+                except Exception:
+                    log.exception("closing a connection that cannot be resumed failed", connection=conn.id)
+            return False
+        self.conn, self.channel = conn, channel
+        self._send_connected(request.rid, conn, channel, resumed=True)
+        log.info("client reconnected", connection=conn.id, session_id=conn.room.session_id)
+        return True
+
+    def _send_connected(self, rid: m.Rid, conn: Connection, channel: ClientChannel, *, resumed: bool = False) -> None:
         role = conn.role
+        resume = {"resumeToken": channel.token, "resumeWindow": self.resumes.grace} if self.resumes.grace > 0 else {}
         self.sink.send(
             m.reply(
-                request.rid,
+                rid,
                 "connected",
-                sessionId=session.id,
+                sessionId=conn.room.session_id,
                 connection=conn.describe(),
+                resumed=resumed,
+                **resume,
                 capabilities={
                     "publish": role.can_publish,
                     "subscribe": role.can_subscribe,
                     "forceDisconnect": role.can_moderate,
                     "forceUnpublish": role.can_moderate,
+                    "forceMute": role.can_moderate,
                 },
                 iceServers=self.services.ice.client_servers(conn.id),
             )
         )
         self.sink.release()
-        log.info("client connected", connection=conn.id, session_id=session.id, role=role.value)
-        return True
 
     def _refuse(self, rid: m.Rid, close_code: int, code: int, message: str) -> None:
         self.sink.release()
@@ -280,14 +318,23 @@ class SignalingSession:
                 self.sink.send(m.error_frame(request.rid, 500, f"server error: {type(exc).__name__}"))
 
     async def _cleanup(self) -> None:
-        conn = self.conn
-        if conn is not None and not conn.closed:
+        conn, channel = self.conn, self.channel
+        if conn is not None and channel is not None and not conn.closed:
             code = self._client_close_code
-            reason = CloseReason.CLIENT_DISCONNECTED if code in (1000, 1001) else CloseReason.NETWORK_DISCONNECTED
-            try:
-                await conn.close(reason)
-            except Exception:
-                log.exception("connection close failed", connection=conn.id)
+            if code in (1000, 1001) or self._leaving:
+                reason = CloseReason.CLIENT_DISCONNECTED
+            else:
+                reason = CloseReason.NETWORK_DISCONNECTED
+            if reason is CloseReason.NETWORK_DISCONNECTED and self.resumes.grace > 0:
+                # the WebSocket dropped: the connection waits for the client to come back
+                channel.suspend()
+                log.info("client connection lost; kept for a resume", connection=conn.id,
+                         close_code=code, grace_s=self.resumes.grace)
+            else:
+                try:
+                    await conn.close(reason)
+                except Exception:
+                    log.exception("connection close failed", connection=conn.id)
         await self.sink.finish()
         if conn is not None:
             log.info("client gone", connection=conn.id, reason=str(conn.close_reason))
@@ -332,9 +379,32 @@ class SignalingSession:
             case m.ForceUnpublish(stream_id=stream_id):
                 await conn.force_unpublish(stream_id)
                 self.sink.send(m.reply(rid, "forceUnpublished", streamId=stream_id))
+            case m.StreamChange():
+                stream = await conn.change_stream(
+                    request.stream_id, has_audio=request.has_audio, has_video=request.has_video
+                )
+                self.sink.send(m.reply(rid, "streamChanged", stream=stream.describe()))
+            case m.SubscriptionChange():
+                sub = conn.change_subscription(request.subscription_id, audio=request.audio, video=request.video)
+                self.sink.send(m.reply(rid, "subscriptionChanged", subscriptionId=sub.id,
+                                       subscribeToAudio=sub.subscribe_to_audio,
+                                       subscribeToVideo=sub.subscribe_to_video))
+            case m.ForceMuteStream(stream_id=stream_id):
+                conn.require_moderator("forceMuteStream")
+                await conn.room.force_mute_stream(stream_id)
+                self.sink.send(m.reply(rid, "forceMutedStream", streamId=stream_id))
+            case m.ForceMuteAll(excluded=excluded):
+                conn.require_moderator("forceMuteAll")
+                await conn.room.force_mute_all(excluded)
+                self.sink.send(m.reply(rid, "forceMutedAll"))
+            case m.DisableForceMute():
+                conn.require_moderator("disableForceMute")
+                await conn.room.disable_force_mute()
+                self.sink.send(m.reply(rid, "forceMuteDisabled"))
             case m.Keyframe(subscription_id=sub_id):
                 conn.request_keyframe(sub_id)
             case m.Disconnect():
+                self._leaving = True
                 await conn.close(CloseReason.CLIENT_DISCONNECTED)
             case m.Connect():
                 raise m.MalformedMessage("already connected", rid)
@@ -344,17 +414,20 @@ def build_signaling_router(
     services: ServicesLookup | None = None,
     *,
     connect_timeout: float = CONNECT_TIMEOUT,
+    reconnect_grace: float = RECONNECT_GRACE,
 ) -> APIRouter:
     """The ``/v2/signaling`` WebSocket route. ``services`` resolves the app's services per
-    connection (default: ``websocket.app.state.services``, built in the lifespan)."""
+    connection (default: ``websocket.app.state.services``, built in the lifespan);
+    ``reconnect_grace``: seconds a dropped client's connection waits for it (0: none)."""
     router = APIRouter()
     lookup = services or _app_services
+    resumes = Resumes(reconnect_grace)
 
     @router.websocket("/v2/signaling")
     async def signaling(websocket: WebSocket) -> None:
         svc = lookup(websocket)
         await websocket.accept()
-        session = SignalingSession(websocket, svc, connect_timeout=connect_timeout)
+        session = SignalingSession(websocket, svc, connect_timeout=connect_timeout, resumes=resumes)
         await session.run()
 
     return router

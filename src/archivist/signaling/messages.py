@@ -33,6 +33,7 @@ CLOSE_TOKEN_EXPIRED = 4002
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
 CLOSE_FORCE_DISCONNECTED = 4008
+CLOSE_RESUME_REFUSED = 4010
 CLOSE_MALFORMED = 4400
 CLOSE_CONNECT_TIMEOUT = 4408
 
@@ -72,6 +73,10 @@ class Connect:
     api_key: str
     session_id: str
     token: str
+    resume: str | None = None
+    """The resume token of a connection whose WebSocket dropped: reattach to it."""
+    last_seq: int | None = None
+    """With ``resume``: the ``seq`` of the last event the client got."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,43 @@ class ForceUnpublish:
 
 
 @dataclass(frozen=True)
+class StreamChange:
+    """``publishAudio`` / ``publishVideo`` of an own stream (``None``: unchanged)."""
+
+    rid: Rid
+    stream_id: str
+    has_audio: bool | None = None
+    has_video: bool | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """``subscribeToAudio`` / ``subscribeToVideo`` of an own subscription (``None``: unchanged)."""
+
+    rid: Rid
+    subscription_id: str
+    audio: bool | None = None
+    video: bool | None = None
+
+
+@dataclass(frozen=True)
+class ForceMuteStream:
+    rid: Rid
+    stream_id: str
+
+
+@dataclass(frozen=True)
+class ForceMuteAll:
+    rid: Rid
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisableForceMute:
+    rid: Rid
+
+
+@dataclass(frozen=True)
 class Keyframe:
     rid: Rid
     subscription_id: str
@@ -153,6 +195,11 @@ Request = (
     | Signal
     | ForceDisconnect
     | ForceUnpublish
+    | StreamChange
+    | SubscriptionChange
+    | ForceMuteStream
+    | ForceMuteAll
+    | DisableForceMute
     | Keyframe
     | Ping
     | Disconnect
@@ -213,6 +260,25 @@ class _Fields:
             raise self._bad(f"'{name}' must be true or false")
         return value
 
+    def opt_boolean(self, name: str) -> bool | None:
+        value = self.obj.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise self._bad(f"'{name}' must be true or false")
+        return value
+
+    def string_list(self, name: str, *, max_items: int = 1000) -> tuple[str, ...]:
+        value = self.obj.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > max_items:
+            raise self._bad(f"'{name}' must be an array of at most {max_items} strings")
+        out = []
+        for item in value:
+            if not isinstance(item, str) or not item:
+                raise self._bad(f"'{name}' must be an array of non-empty strings")
+            out.append(self._checked(name, item, 1024))
+        return tuple(out)
+
     def opt_int(self, name: str) -> int | None:
         value = self.obj.get(name)
         if value is None:
@@ -241,14 +307,18 @@ def parse(text: str | bytes) -> Request:
     kind = obj.get("type")
     f = _Fields(obj, rid)
     if kind == "connect":
-        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.token())
+        last_seq = obj.get("lastSeq")
+        if last_seq is not None and (isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0
+                                     or last_seq >= 2**53):
+            raise f._bad("'lastSeq' must be a non-negative integer")
+        return Connect(rid, f.string("apiKey"), f.string("sessionId"), f.token(),
+                       f.opt_string("resume", max_len=128), last_seq)
     if kind == "publish":
         video_type = f.opt_string("videoType", "camera") or "camera"
         if video_type not in VIDEO_TYPES:
             raise f._bad(f"'videoType' must be one of {', '.join(VIDEO_TYPES)}")
+        # both may be off (published muted); the offer must still carry media
         has_audio, has_video = f.boolean("hasAudio", True), f.boolean("hasVideo", True)
-        if not (has_audio or has_video):
-            raise f._bad("a stream needs audio or video")
         return Publish(
             rid,
             sdp=f.string("sdp", max_len=MAX_SDP),
@@ -278,6 +348,18 @@ def parse(text: str | bytes) -> Request:
         return ForceDisconnect(rid, f.string("connectionId"))
     if kind == "forceUnpublish":
         return ForceUnpublish(rid, f.string("streamId"))
+    if kind == "streamChange":
+        return StreamChange(rid, f.string("streamId"), f.opt_boolean("hasAudio"), f.opt_boolean("hasVideo"))
+    if kind == "subscriptionChange":
+        return SubscriptionChange(
+            rid, f.string("subscriptionId"), f.opt_boolean("subscribeToAudio"), f.opt_boolean("subscribeToVideo")
+        )
+    if kind == "forceMuteStream":
+        return ForceMuteStream(rid, f.string("streamId"))
+    if kind == "forceMuteAll":
+        return ForceMuteAll(rid, f.string_list("excludedStreamIds"))
+    if kind == "disableForceMute":
+        return DisableForceMute(rid)
     if kind == "keyframe":
         return Keyframe(rid, f.string("subscriptionId"))
     if kind == "ping":

@@ -17,6 +17,8 @@ export const kStreamCreated = Symbol('archivist.streamCreated');
 export const kStreamDestroyed = Symbol('archivist.streamDestroyed');
 export const kSetArchiving = Symbol('archivist.setArchiving');
 export const kDetach = Symbol('archivist.detach');
+export const kMuteForced = Symbol('archivist.muteForced');
+export const kResync = Symbol('archivist.resync');
 
 // Session -> Subscriber
 export const kStart = Symbol('archivist.start');

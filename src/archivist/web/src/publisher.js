@@ -7,7 +7,7 @@ import { settle } from './callbacks.js';
 import { ExceptionCodes, Errors, OTError, mediaError, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
 import {
-  kDetach, kListenerCount, kListenersChanged, kPublishTo, kSetArchiving, kStreamCreated, kStreamDestroyed, kUpdate,
+  kDetach, kListenerCount, kListenersChanged, kMuteForced, kPublishTo, kResync, kSetArchiving, kStreamCreated, kStreamDestroyed, kUpdate,
 } from './internal.js';
 import { log } from './log.js';
 import { acquireTracks, audioConstraints, listDevices, videoConstraints, videoInputIds } from './media.js';
@@ -146,22 +146,55 @@ export class Publisher extends EventDispatcher {
     this.#widget.setMuted(!this.#publishAudio);
   }
 
-  /** Starts or stops sending audio (the track stays negotiated; it sends silence when off). */
+  /**
+   * Starts or stops sending audio (the track stays negotiated). While published, the server
+   * hears it: every session gets streamPropertyChanged (hasAudio) and stops forwarding it.
+   */
   publishAudio(value) {
     this.#publishAudio = value !== false;
     this.#applyEnabled();
-    // Mute state is local only for now: the server does not yet relay it (streamPropertyChanged
-    // hasAudio), see docs/client.md.
+    this.#sendState();
     return this;
   }
 
-  /** Starts or stops sending video (black frames when off). */
+  /** Starts or stops sending video: streamPropertyChanged (hasVideo), subscribers' videoDisabled / videoEnabled (publishVideo). */
   publishVideo(value, completionHandler) {
     this.#publishVideo = value !== false;
     this.#applyEnabled();
     this.#updateSampler();
-    if (typeof completionHandler === 'function') completionHandler(undefined);
+    const sent = this.#sendState();
+    if (typeof completionHandler === 'function') sent.then(() => completionHandler(undefined));
     return this;
+  }
+
+  /** What the stream carries now: a track that exists and is switched on. */
+  #state() {
+    return { hasAudio: !!this.#tracks.audio && this.#publishAudio, hasVideo: !!this.#tracks.video && this.#publishVideo };
+  }
+
+  /** Tells the server what is on, if it differs from what the stream says (resolves when answered). */
+  #sendState() {
+    const stream = this.#stream;
+    const link = this.#link;
+    if (!stream || !link) return Promise.resolve();
+    const want = this.#state();
+    if (want.hasAudio === stream.hasAudio && want.hasVideo === stream.hasVideo) return Promise.resolve();
+    return link.request({ type: 'streamChange', streamId: stream.streamId, ...want })
+      .then((reply) => {
+        // the session's streamPropertyChanged updates the stream too; this one may come first
+        if (reply && reply.stream && this.#stream === stream) stream[kUpdate](reply.stream, stream.connection);
+      }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
+  }
+
+  /** The session reconnected: tell the server what changed meanwhile. */
+  [kResync]() {
+    this.#sendState();
+  }
+
+  /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */
+  [kMuteForced]() {
+    this.publishAudio(false);
+    this.dispatchEvent(new Event('muteForced', {}, false));
   }
 
   getAudioSource() {
@@ -449,8 +482,7 @@ export class Publisher extends EventDispatcher {
       const req = {
         type: 'publish',
         name: this.#props.name || '',
-        hasAudio: !!this.#tracks.audio,
-        hasVideo: !!v,
+        ...this.#state(),
         sdp: pc.localDescription.sdp,
       };
       if (v) {
@@ -513,6 +545,7 @@ export class Publisher extends EventDispatcher {
     this.#stream[kUpdate](raw, this.#link && this.#link.connection());
     this.#streamCreatedSent = true;
     this.dispatchEvent(new Event('streamCreated', { stream: this.#stream }, false));
+    this.#sendState(); // switched on or off while publishing
     if (this.#onCreated) {
       const cb = this.#onCreated;
       this.#onCreated = null;

@@ -12,7 +12,7 @@ import { Connection } from './connection.js';
 import { ExceptionCodes, Errors, OTError, notConnected, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
 import {
-  kAdd, kClear, kDetach, kDispatchTo, kPublishTo, kRemove, kSetArchiving, kStart, kStreamChanged, kStreamCreated,
+  kAdd, kClear, kDetach, kDispatchTo, kMuteForced, kPublishTo, kResync, kRemove, kSetArchiving, kStart, kStreamChanged, kStreamCreated,
   kStreamDestroyed, kTeardown, kUpdate,
 } from './internal.js';
 import { log } from './log.js';
@@ -24,7 +24,7 @@ import { SignalingTransport } from './transport.js';
 import { delay, isFunction, isObject, noop } from './util.js';
 
 export class Session extends EventDispatcher {
-  #state = 'disconnected'; // 'disconnected' | 'connecting' | 'connected' | 'disconnecting'
+  #state = 'disconnected'; // 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'disconnecting'
   #options;
   #transport;
   #iceServers = [];
@@ -40,6 +40,10 @@ export class Session extends EventDispatcher {
   #disconnectTimer = null;
   #disconnectWaiters = [];
   #link;
+  #url = null;
+  #resumeToken = null;
+  #resumeWindow = 0;
+  #lastSeq = null; // seq of the last server event handled (a resume asks for the ones after it)
 
   constructor(apiKey, sessionId, options) {
     super();
@@ -58,7 +62,7 @@ export class Session extends EventDispatcher {
       this.#iceConfig = { includeServers: 'all', transportPolicy: this.#options.iceTransportPolicy };
     }
     this.#transport = new SignalingTransport({
-      onMessage: (msg) => this.#handle(msg),
+      onMessage: (msg) => this.#receive(msg),
       onClose: (code) => this.#onTransportClosed(code),
     });
     this.#link = Object.freeze({
@@ -162,6 +166,9 @@ export class Session extends EventDispatcher {
     this.#state = 'connecting';
     this.#disconnectReason = null;
     this.#disconnectedSent = false;
+    this.#url = url;
+    this.#resumeToken = null;
+    this.#lastSeq = null;
     return this.#transport.connect(url, { apiKey: this.apiKey, sessionId: this.sessionId, token }, {
       timeoutMs: this.#options.connectTimeout || 15000,
       onConnected: (msg) => this.#onConnected(msg),
@@ -188,6 +195,8 @@ export class Session extends EventDispatcher {
       supportsWebRTC: 1,
     };
     this.#iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+    this.#resumeToken = msg.resumeToken || null;
+    this.#resumeWindow = Number(msg.resumeWindow) || 0;
     this.dispatchEvent(new Event('sessionConnected', {
       connection: this.connection, connections: [], streams: [], archives: [],
     }, false));
@@ -195,6 +204,11 @@ export class Session extends EventDispatcher {
 
   /** Leaves the session; resolves once sessionDisconnected (reason clientDisconnected) was dispatched. */
   disconnect() {
+    if (this.#state === 'reconnecting') {
+      this.#transport.abort(1000);
+      this.#onDisconnected('clientDisconnected');
+      return Promise.resolve();
+    }
     if (this.#state === 'connecting') {
       this.#transport.abort(1000);
       this.#state = 'disconnected';
@@ -223,11 +237,68 @@ export class Session extends EventDispatcher {
       else if (code === 1000 && this.#state === 'disconnecting') reason = 'clientDisconnected';
       else reason = 'networkDisconnected';
     }
-    // Reconnection slots in here: for a lost network (reason networkDisconnected) dispatch
-    // sessionReconnecting, keep publishers/subscribers, reopen the WebSocket with a resume
-    // frame and ICE-restart the peer connections; sessionReconnected on success, and only when
-    // it gives up the sessionDisconnected below. The server does not support it yet.
+    if (reason === 'networkDisconnected' && this.#state === 'connected' && this.#resumeToken) {
+      this.#reconnect();
+      return;
+    }
     this.#onDisconnected(reason);
+  }
+
+  /**
+   * The WebSocket dropped: sessionReconnecting, then new WebSockets with the resume token until
+   * one is accepted (sessionReconnected) or the server's resume window has passed or it refused
+   * (sessionDisconnected, networkDisconnected). Publishers, subscribers and their peer
+   * connections are left alone meanwhile: the media goes on.
+   */
+  async #reconnect() {
+    this.#state = 'reconnecting';
+    this.dispatchEvent(new Event('sessionReconnecting', {}, false));
+    const deadline = Date.now() + Math.max(1000, this.#resumeWindow * 1000 - 500);
+    const delays = [0, 250, 500, 1000, 2000];
+    for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+      await delay(delays[Math.min(attempt, delays.length - 1)]);
+      if (this.#state !== 'reconnecting') return;
+      try {
+        const frame = {
+          apiKey: this.apiKey, sessionId: this.sessionId, token: this.token, resume: this.#resumeToken,
+        };
+        if (this.#lastSeq !== null) frame.lastSeq = this.#lastSeq;
+        await this.#transport.connect(this.#url, frame, {
+          timeoutMs: Math.max(1000, Math.min(5000, deadline - Date.now())),
+          onConnected: (msg) => this.#onResumed(msg),
+        });
+        return;
+      } catch (err) {
+        if (this.#state !== 'reconnecting') return;
+        if (err && err.closeCode === 4010) break; // the server gave the connection up
+        log.debug(`reconnect attempt ${attempt + 1} failed: ${err && err.message}`);
+      }
+    }
+    if (this.#state === 'reconnecting') {
+      this.#transport.abort(1000);
+      this.#onDisconnected('networkDisconnected');
+    }
+  }
+
+  #onResumed(msg) {
+    if (this.#state !== 'reconnecting') return;
+    this.#state = 'connected';
+    this.#resumeToken = msg.resumeToken || null;
+    this.#resumeWindow = Number(msg.resumeWindow) || this.#resumeWindow;
+    if (Array.isArray(msg.iceServers)) this.#iceServers = msg.iceServers;
+    this.dispatchEvent(new Event('sessionReconnected', {}, false));
+    // what changed locally while away (publishAudio, subscribeToVideo …) reaches the server now
+    this.#publishers.forEach((p) => p[kResync]());
+    this.#subscribers.forEach((s) => s[kResync]());
+  }
+
+  /** Every server frame that is not a reply: once each (a resume may send some again). */
+  #receive(msg) {
+    if (Number.isInteger(msg.seq)) {
+      if (this.#lastSeq !== null && msg.seq <= this.#lastSeq) return;
+      this.#lastSeq = msg.seq;
+    }
+    this.#handle(msg);
   }
 
   #onDisconnected(reason) {
@@ -377,9 +448,9 @@ export class Session extends EventDispatcher {
     }
   }
 
-  async #moderate(kind, body, code) {
+  async #moderate(kind, body, code, capability = kind) {
     if (this.#state !== 'connected') throw notConnected(kind);
-    if (!this.capabilities[kind]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
+    if (!this.capabilities[capability]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
     try {
       await this.#transport.request(body);
     } catch (err) {
@@ -402,6 +473,30 @@ export class Session extends EventDispatcher {
     const id = stream && (stream.streamId || stream);
     return settle(this.#moderate('forceUnpublish', { type: 'forceUnpublish', streamId: id },
       ExceptionCodes.UNABLE_TO_FORCE_UNPUBLISH), completionHandler, this);
+  }
+
+  /** Moderators: mutes the audio of one stream (its publisher's session gets muteForced). */
+  forceMuteStream(stream) {
+    const id = stream && (stream.streamId || stream);
+    return this.#moderate('forceMuteStream', { type: 'forceMuteStream', streamId: id },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
+  }
+
+  /**
+   * Moderators: mutes every stream but `excludedStreams` (Streams or ids), including the
+   * moderator's own, and keeps the session muted: streams published later start muted.
+   */
+  forceMuteAll(excludedStreams) {
+    const list = Array.isArray(excludedStreams) ? excludedStreams : [];
+    const ids = list.map((s) => (s && (s.streamId || s))).filter((s) => typeof s === 'string');
+    return this.#moderate('forceMuteAll', { type: 'forceMuteAll', excludedStreamIds: ids },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
+  }
+
+  /** Moderators: ends the mute state of forceMuteAll (nobody is unmuted). */
+  disableForceMute() {
+    return this.#moderate('disableForceMute', { type: 'disableForceMute' },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE, 'forceMute');
   }
 
   // ---- server events ----------------------------------------------------------------------------
@@ -442,6 +537,9 @@ export class Session extends EventDispatcher {
         break;
       case 'streamPropertyChanged':
         this.#onStreamPropertyChanged(msg);
+        break;
+      case 'muteForced':
+        this.#onMuteForced(msg);
         break;
       case 'subscriptionClosed': {
         const sub = this.#subscriptions.get(msg.subscriptionId);
@@ -500,22 +598,39 @@ export class Session extends EventDispatcher {
   }
 
   /**
-   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}}`: the server's word
-   * that a stream changed (hasAudio / hasVideo after publishAudio / publishVideo, or
-   * videoDimensions). Dispatched as OpenTok.js's streamPropertyChanged, one event per property.
+   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}, "changedProperty",
+   * "oldValue", "newValue"}`: a stream changed (hasAudio / hasVideo after publishAudio /
+   * publishVideo or a forced mute). Dispatched as OpenTok.js's streamPropertyChanged, in every
+   * session, the publisher's own included; its subscribers get videoDisabled / videoEnabled.
    */
   #onStreamPropertyChanged(msg) {
     const raw = msg.stream;
     if (!raw || !raw.streamId) return;
     const stream = this.streams.get(raw.streamId);
     if (!stream) return;
-    const changes = stream[kUpdate](raw, stream.connection);
-    if (this.#ownStreams.has(raw.streamId) || !changes.length) return;
+    const diff = stream[kUpdate](raw, stream.connection);
+    const changes = msg.changedProperty
+      ? [{ changedProperty: msg.changedProperty, oldValue: msg.oldValue, newValue: msg.newValue }]
+      : diff;
+    if (!changes.length) return;
     for (const c of changes) {
       if (c.changedProperty === 'name') continue;
       this.dispatchEvent(new Event('streamPropertyChanged', { stream, ...c }, false));
     }
     this.getSubscribersForStream(stream).forEach((sub) => sub[kStreamChanged](changes));
+  }
+
+  /**
+   * `{"type": "muteForced", "active", "streamIds"}`: a moderator muted this client's streams
+   * (their publishers turn the microphone off and dispatch muteForced) or changed the session's
+   * mute state; the session dispatches muteForced ({active}).
+   */
+  #onMuteForced(msg) {
+    for (const id of Array.isArray(msg.streamIds) ? msg.streamIds : []) {
+      const pub = this.#ownStreams.get(id);
+      if (pub) pub[kMuteForced]();
+    }
+    this.dispatchEvent(new Event('muteForced', { active: msg.active !== false }, false));
   }
 
   // One SignalEvent whose type is 'signal:<type>' (or 'signal' when untyped), delivered to the

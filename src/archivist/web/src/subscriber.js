@@ -6,7 +6,7 @@ import { AudioLevelSampler } from './audio-level.js';
 import { settle } from './callbacks.js';
 import { ExceptionCodes, Errors, OTError, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
-import { kListenerCount, kListenersChanged, kStart, kStreamChanged, kTeardown } from './internal.js';
+import { kListenerCount, kListenersChanged, kResync, kStart, kStreamChanged, kTeardown } from './internal.js';
 import { registerSink, unregisterSink } from './media.js';
 import { closePeer, summarizeStats, waitForConnected, waitForIceGathering } from './rtc.js';
 import { Widget, imageData, startPlayback } from './widget.js';
@@ -110,10 +110,12 @@ export class Subscriber extends EventDispatcher {
     }
     this.#pc = pc;
     try {
-      const tracks = [];
-      if (stream.hasAudio) tracks.push(pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track);
-      if (stream.hasVideo) tracks.push(pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track);
-      if (!tracks.length) tracks.push(pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track);
+      // Both kinds, whatever is on now: a muted stream may switch its audio or video on later
+      // (the server answers a kind the stream does not have with an inactive section).
+      const tracks = [
+        pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track,
+        pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track,
+      ];
       this.#mediaStream = new MediaStream(tracks);
       this.#applyEnabled();
       pc.addEventListener('track', (ev) => {
@@ -127,6 +129,7 @@ export class Subscriber extends EventDispatcher {
       await waitForIceGathering(pc, 5000);
       if (this.#destroyed) return this;
       let reply;
+      const asked = [this.#audio, this.#videoOn];
       try {
         reply = await link.request({
           type: 'subscribe',
@@ -147,6 +150,7 @@ export class Subscriber extends EventDispatcher {
         link.send({ type: 'unsubscribe', subscriptionId: reply.subscriptionId });
         return this;
       }
+      if (asked[0] !== this.#audio || asked[1] !== this.#videoOn) this.#sendWanted(); // switched meanwhile
       try {
         await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
       } catch (err) {
@@ -187,25 +191,42 @@ export class Subscriber extends EventDispatcher {
     this.#mediaStream.getVideoTracks().forEach((t) => { t.enabled = this.#videoOn; });
   }
 
-  /** Plays or silences the stream's audio here (the server keeps sending it). */
+  /** Plays or silences the stream's audio; off, the server stops sending it to this subscriber. */
   subscribeToAudio(value) {
     this.#audio = value !== false;
     this.#applyEnabled();
     this.#widget.setMuted(!this.#audio);
+    this.#sendWanted();
     return this;
   }
 
-  /** Shows or hides the stream's video here: videoDisabled / videoEnabled, reason 'subscribeToVideo'. */
+  /**
+   * Shows or hides the stream's video: videoDisabled / videoEnabled, reason 'subscribeToVideo';
+   * off, the server stops sending it (back on, it starts again at a keyframe).
+   */
   subscribeToVideo(value) {
     const on = value !== false;
     const changed = on !== this.#videoOn;
     this.#videoOn = on;
     this.#applyEnabled();
     this.#widget.setHasVideo(on && !!this.#stream && this.#stream.hasVideo);
-    if (on && this.#subscriptionId) this.#link.send({ type: 'keyframe', subscriptionId: this.#subscriptionId });
+    this.#sendWanted();
     if (changed) this.dispatchEvent(new Event(on ? 'videoEnabled' : 'videoDisabled', { reason: 'subscribeToVideo' }, false));
     this.#updateSampler();
     return this;
+  }
+
+  /** The session reconnected: tell the server what this subscriber wants now. */
+  [kResync]() {
+    this.#sendWanted();
+  }
+
+  #sendWanted() {
+    if (!this.#subscriptionId || this.#destroyed) return;
+    this.#link.send({
+      type: 'subscriptionChange', subscriptionId: this.#subscriptionId,
+      subscribeToAudio: this.#audio, subscribeToVideo: this.#videoOn,
+    });
   }
 
   isSubscribedToCaptions() {

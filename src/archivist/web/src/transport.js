@@ -88,7 +88,9 @@ export class SignalingTransport {
         this.#ws = null;
         this.#rejectPending();
         if (!this.#established) {
-          finish(connectErrorFromClose(ev.code, refusal && refusal.message));
+          const error = connectErrorFromClose(ev.code, refusal && refusal.message);
+          error.closeCode = ev.code;
+          finish(error);
           return;
         }
         this.#established = false;

@@ -195,6 +195,8 @@ var kStreamCreated = /* @__PURE__ */ Symbol("archivist.streamCreated");
 var kStreamDestroyed = /* @__PURE__ */ Symbol("archivist.streamDestroyed");
 var kSetArchiving = /* @__PURE__ */ Symbol("archivist.setArchiving");
 var kDetach = /* @__PURE__ */ Symbol("archivist.detach");
+var kMuteForced = /* @__PURE__ */ Symbol("archivist.muteForced");
+var kResync = /* @__PURE__ */ Symbol("archivist.resync");
 var kStart = /* @__PURE__ */ Symbol("archivist.start");
 var kTeardown = /* @__PURE__ */ Symbol("archivist.teardown");
 var kStreamChanged = /* @__PURE__ */ Symbol("archivist.streamChanged");
@@ -1332,19 +1334,48 @@ var Publisher = class _Publisher extends EventDispatcher {
     this.#widget.setHasVideo(!!this.#tracks.video && this.#publishVideo);
     this.#widget.setMuted(!this.#publishAudio);
   }
-  /** Starts or stops sending audio (the track stays negotiated; it sends silence when off). */
+  /**
+   * Starts or stops sending audio (the track stays negotiated). While published, the server
+   * hears it: every session gets streamPropertyChanged (hasAudio) and stops forwarding it.
+   */
   publishAudio(value) {
     this.#publishAudio = value !== false;
     this.#applyEnabled();
+    this.#sendState();
     return this;
   }
-  /** Starts or stops sending video (black frames when off). */
+  /** Starts or stops sending video: streamPropertyChanged (hasVideo), subscribers' videoDisabled / videoEnabled (publishVideo). */
   publishVideo(value, completionHandler) {
     this.#publishVideo = value !== false;
     this.#applyEnabled();
     this.#updateSampler();
-    if (typeof completionHandler === "function") completionHandler(void 0);
+    const sent = this.#sendState();
+    if (typeof completionHandler === "function") sent.then(() => completionHandler(void 0));
     return this;
+  }
+  /** What the stream carries now: a track that exists and is switched on. */
+  #state() {
+    return { hasAudio: !!this.#tracks.audio && this.#publishAudio, hasVideo: !!this.#tracks.video && this.#publishVideo };
+  }
+  /** Tells the server what is on, if it differs from what the stream says (resolves when answered). */
+  #sendState() {
+    const stream = this.#stream;
+    const link = this.#link;
+    if (!stream || !link) return Promise.resolve();
+    const want = this.#state();
+    if (want.hasAudio === stream.hasAudio && want.hasVideo === stream.hasVideo) return Promise.resolve();
+    return link.request({ type: "streamChange", streamId: stream.streamId, ...want }).then((reply) => {
+      if (reply && reply.stream && this.#stream === stream) stream[kUpdate](reply.stream, stream.connection);
+    }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
+  }
+  /** The session reconnected: tell the server what changed meanwhile. */
+  [kResync]() {
+    this.#sendState();
+  }
+  /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */
+  [kMuteForced]() {
+    this.publishAudio(false);
+    this.dispatchEvent(new Event("muteForced", {}, false));
   }
   getAudioSource() {
     return this.#tracks.audio || void 0;
@@ -1608,8 +1639,7 @@ var Publisher = class _Publisher extends EventDispatcher {
       const req = {
         type: "publish",
         name: this.#props.name || "",
-        hasAudio: !!this.#tracks.audio,
-        hasVideo: !!v,
+        ...this.#state(),
         sdp: pc.localDescription.sdp
       };
       if (v) {
@@ -1671,6 +1701,7 @@ var Publisher = class _Publisher extends EventDispatcher {
     this.#stream[kUpdate](raw, this.#link && this.#link.connection());
     this.#streamCreatedSent = true;
     this.dispatchEvent(new Event("streamCreated", { stream: this.#stream }, false));
+    this.#sendState();
     if (this.#onCreated) {
       const cb = this.#onCreated;
       this.#onCreated = null;
@@ -1881,10 +1912,10 @@ var Subscriber = class _Subscriber extends EventDispatcher {
     }
     this.#pc = pc;
     try {
-      const tracks = [];
-      if (stream.hasAudio) tracks.push(pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track);
-      if (stream.hasVideo) tracks.push(pc.addTransceiver("video", { direction: "recvonly" }).receiver.track);
-      if (!tracks.length) tracks.push(pc.addTransceiver("video", { direction: "recvonly" }).receiver.track);
+      const tracks = [
+        pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track,
+        pc.addTransceiver("video", { direction: "recvonly" }).receiver.track
+      ];
       this.#mediaStream = new MediaStream(tracks);
       this.#applyEnabled();
       pc.addEventListener("track", (ev) => {
@@ -1898,6 +1929,7 @@ var Subscriber = class _Subscriber extends EventDispatcher {
       await waitForIceGathering(pc, 5e3);
       if (this.#destroyed) return this;
       let reply;
+      const asked = [this.#audio, this.#videoOn];
       try {
         reply = await link.request({
           type: "subscribe",
@@ -1918,6 +1950,7 @@ var Subscriber = class _Subscriber extends EventDispatcher {
         link.send({ type: "unsubscribe", subscriptionId: reply.subscriptionId });
         return this;
       }
+      if (asked[0] !== this.#audio || asked[1] !== this.#videoOn) this.#sendWanted();
       try {
         await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       } catch (err) {
@@ -1960,24 +1993,41 @@ var Subscriber = class _Subscriber extends EventDispatcher {
       t.enabled = this.#videoOn;
     });
   }
-  /** Plays or silences the stream's audio here (the server keeps sending it). */
+  /** Plays or silences the stream's audio; off, the server stops sending it to this subscriber. */
   subscribeToAudio(value) {
     this.#audio = value !== false;
     this.#applyEnabled();
     this.#widget.setMuted(!this.#audio);
+    this.#sendWanted();
     return this;
   }
-  /** Shows or hides the stream's video here: videoDisabled / videoEnabled, reason 'subscribeToVideo'. */
+  /**
+   * Shows or hides the stream's video: videoDisabled / videoEnabled, reason 'subscribeToVideo';
+   * off, the server stops sending it (back on, it starts again at a keyframe).
+   */
   subscribeToVideo(value) {
     const on = value !== false;
     const changed = on !== this.#videoOn;
     this.#videoOn = on;
     this.#applyEnabled();
     this.#widget.setHasVideo(on && !!this.#stream && this.#stream.hasVideo);
-    if (on && this.#subscriptionId) this.#link.send({ type: "keyframe", subscriptionId: this.#subscriptionId });
+    this.#sendWanted();
     if (changed) this.dispatchEvent(new Event(on ? "videoEnabled" : "videoDisabled", { reason: "subscribeToVideo" }, false));
     this.#updateSampler();
     return this;
+  }
+  /** The session reconnected: tell the server what this subscriber wants now. */
+  [kResync]() {
+    this.#sendWanted();
+  }
+  #sendWanted() {
+    if (!this.#subscriptionId || this.#destroyed) return;
+    this.#link.send({
+      type: "subscriptionChange",
+      subscriptionId: this.#subscriptionId,
+      subscribeToAudio: this.#audio,
+      subscribeToVideo: this.#videoOn
+    });
   }
   isSubscribedToCaptions() {
     return false;
@@ -2175,7 +2225,9 @@ var SignalingTransport = class {
         this.#ws = null;
         this.#rejectPending();
         if (!this.#established) {
-          finish(connectErrorFromClose(ev.code, refusal && refusal.message));
+          const error = connectErrorFromClose(ev.code, refusal && refusal.message);
+          error.closeCode = ev.code;
+          finish(error);
           return;
         }
         this.#established = false;
@@ -2260,7 +2312,7 @@ var SignalingTransport = class {
 // src/archivist/web/src/session.js
 var Session = class _Session extends EventDispatcher {
   #state = "disconnected";
-  // 'disconnected' | 'connecting' | 'connected' | 'disconnecting'
+  // 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'disconnecting'
   #options;
   #transport;
   #iceServers = [];
@@ -2280,6 +2332,11 @@ var Session = class _Session extends EventDispatcher {
   #disconnectTimer = null;
   #disconnectWaiters = [];
   #link;
+  #url = null;
+  #resumeToken = null;
+  #resumeWindow = 0;
+  #lastSeq = null;
+  // seq of the last server event handled (a resume asks for the ones after it)
   constructor(apiKey, sessionId, options) {
     super();
     this.apiKey = apiKey === void 0 || apiKey === null ? null : String(apiKey);
@@ -2302,7 +2359,7 @@ var Session = class _Session extends EventDispatcher {
       this.#iceConfig = { includeServers: "all", transportPolicy: this.#options.iceTransportPolicy };
     }
     this.#transport = new SignalingTransport({
-      onMessage: (msg) => this.#handle(msg),
+      onMessage: (msg) => this.#receive(msg),
       onClose: (code) => this.#onTransportClosed(code)
     });
     this.#link = Object.freeze({
@@ -2406,6 +2463,9 @@ var Session = class _Session extends EventDispatcher {
     this.#state = "connecting";
     this.#disconnectReason = null;
     this.#disconnectedSent = false;
+    this.#url = url;
+    this.#resumeToken = null;
+    this.#lastSeq = null;
     return this.#transport.connect(url, { apiKey: this.apiKey, sessionId: this.sessionId, token }, {
       timeoutMs: this.#options.connectTimeout || 15e3,
       onConnected: (msg) => this.#onConnected(msg)
@@ -2431,6 +2491,8 @@ var Session = class _Session extends EventDispatcher {
       supportsWebRTC: 1
     };
     this.#iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
+    this.#resumeToken = msg.resumeToken || null;
+    this.#resumeWindow = Number(msg.resumeWindow) || 0;
     this.dispatchEvent(new Event("sessionConnected", {
       connection: this.connection,
       connections: [],
@@ -2440,6 +2502,11 @@ var Session = class _Session extends EventDispatcher {
   }
   /** Leaves the session; resolves once sessionDisconnected (reason clientDisconnected) was dispatched. */
   disconnect() {
+    if (this.#state === "reconnecting") {
+      this.#transport.abort(1e3);
+      this.#onDisconnected("clientDisconnected");
+      return Promise.resolve();
+    }
     if (this.#state === "connecting") {
       this.#transport.abort(1e3);
       this.#state = "disconnected";
@@ -2467,7 +2534,67 @@ var Session = class _Session extends EventDispatcher {
       else if (code === 1e3 && this.#state === "disconnecting") reason = "clientDisconnected";
       else reason = "networkDisconnected";
     }
+    if (reason === "networkDisconnected" && this.#state === "connected" && this.#resumeToken) {
+      this.#reconnect();
+      return;
+    }
     this.#onDisconnected(reason);
+  }
+  /**
+   * The WebSocket dropped: sessionReconnecting, then new WebSockets with the resume token until
+   * one is accepted (sessionReconnected) or the server's resume window has passed or it refused
+   * (sessionDisconnected, networkDisconnected). Publishers, subscribers and their peer
+   * connections are left alone meanwhile: the media goes on.
+   */
+  async #reconnect() {
+    this.#state = "reconnecting";
+    this.dispatchEvent(new Event("sessionReconnecting", {}, false));
+    const deadline = Date.now() + Math.max(1e3, this.#resumeWindow * 1e3 - 500);
+    const delays = [0, 250, 500, 1e3, 2e3];
+    for (let attempt = 0; Date.now() < deadline; attempt += 1) {
+      await delay(delays[Math.min(attempt, delays.length - 1)]);
+      if (this.#state !== "reconnecting") return;
+      try {
+        const frame = {
+          apiKey: this.apiKey,
+          sessionId: this.sessionId,
+          token: this.token,
+          resume: this.#resumeToken
+        };
+        if (this.#lastSeq !== null) frame.lastSeq = this.#lastSeq;
+        await this.#transport.connect(this.#url, frame, {
+          timeoutMs: Math.max(1e3, Math.min(5e3, deadline - Date.now())),
+          onConnected: (msg) => this.#onResumed(msg)
+        });
+        return;
+      } catch (err) {
+        if (this.#state !== "reconnecting") return;
+        if (err && err.closeCode === 4010) break;
+        log.debug(`reconnect attempt ${attempt + 1} failed: ${err && err.message}`);
+      }
+    }
+    if (this.#state === "reconnecting") {
+      this.#transport.abort(1e3);
+      this.#onDisconnected("networkDisconnected");
+    }
+  }
+  #onResumed(msg) {
+    if (this.#state !== "reconnecting") return;
+    this.#state = "connected";
+    this.#resumeToken = msg.resumeToken || null;
+    this.#resumeWindow = Number(msg.resumeWindow) || this.#resumeWindow;
+    if (Array.isArray(msg.iceServers)) this.#iceServers = msg.iceServers;
+    this.dispatchEvent(new Event("sessionReconnected", {}, false));
+    this.#publishers.forEach((p) => p[kResync]());
+    this.#subscribers.forEach((s) => s[kResync]());
+  }
+  /** Every server frame that is not a reply: once each (a resume may send some again). */
+  #receive(msg) {
+    if (Number.isInteger(msg.seq)) {
+      if (this.#lastSeq !== null && msg.seq <= this.#lastSeq) return;
+      this.#lastSeq = msg.seq;
+    }
+    this.#handle(msg);
   }
   #onDisconnected(reason) {
     if (this.#disconnectedSent) return;
@@ -2601,9 +2728,9 @@ var Session = class _Session extends EventDispatcher {
       throw otError(Errors.UNEXPECTED_SERVER_RESPONSE, err && err.message, 500);
     }
   }
-  async #moderate(kind, body, code) {
+  async #moderate(kind, body, code, capability = kind) {
     if (this.#state !== "connected") throw notConnected(kind);
-    if (!this.capabilities[kind]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
+    if (!this.capabilities[capability]) throw otError(Errors.PERMISSION_DENIED, `${kind}: the token's role is not moderator`, code);
     try {
       await this.#transport.request(body);
     } catch (err) {
@@ -2629,6 +2756,39 @@ var Session = class _Session extends EventDispatcher {
       { type: "forceUnpublish", streamId: id },
       ExceptionCodes.UNABLE_TO_FORCE_UNPUBLISH
     ), completionHandler, this);
+  }
+  /** Moderators: mutes the audio of one stream (its publisher's session gets muteForced). */
+  forceMuteStream(stream) {
+    const id = stream && (stream.streamId || stream);
+    return this.#moderate(
+      "forceMuteStream",
+      { type: "forceMuteStream", streamId: id },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE,
+      "forceMute"
+    );
+  }
+  /**
+   * Moderators: mutes every stream but `excludedStreams` (Streams or ids), including the
+   * moderator's own, and keeps the session muted: streams published later start muted.
+   */
+  forceMuteAll(excludedStreams) {
+    const list = Array.isArray(excludedStreams) ? excludedStreams : [];
+    const ids = list.map((s) => s && (s.streamId || s)).filter((s) => typeof s === "string");
+    return this.#moderate(
+      "forceMuteAll",
+      { type: "forceMuteAll", excludedStreamIds: ids },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE,
+      "forceMute"
+    );
+  }
+  /** Moderators: ends the mute state of forceMuteAll (nobody is unmuted). */
+  disableForceMute() {
+    return this.#moderate(
+      "disableForceMute",
+      { type: "disableForceMute" },
+      ExceptionCodes.UNABLE_TO_FORCE_MUTE,
+      "forceMute"
+    );
   }
   // ---- server events ----------------------------------------------------------------------------
   #connectionFor(raw, connectionId) {
@@ -2668,6 +2828,9 @@ var Session = class _Session extends EventDispatcher {
         break;
       case "streamPropertyChanged":
         this.#onStreamPropertyChanged(msg);
+        break;
+      case "muteForced":
+        this.#onMuteForced(msg);
         break;
       case "subscriptionClosed": {
         const sub = this.#subscriptions.get(msg.subscriptionId);
@@ -2724,22 +2887,36 @@ var Session = class _Session extends EventDispatcher {
     });
   }
   /**
-   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}}`: the server's word
-   * that a stream changed (hasAudio / hasVideo after publishAudio / publishVideo, or
-   * videoDimensions). Dispatched as OpenTok.js's streamPropertyChanged, one event per property.
+   * `{"type": "streamPropertyChanged", "stream": {...the whole stream...}, "changedProperty",
+   * "oldValue", "newValue"}`: a stream changed (hasAudio / hasVideo after publishAudio /
+   * publishVideo or a forced mute). Dispatched as OpenTok.js's streamPropertyChanged, in every
+   * session, the publisher's own included; its subscribers get videoDisabled / videoEnabled.
    */
   #onStreamPropertyChanged(msg) {
     const raw = msg.stream;
     if (!raw || !raw.streamId) return;
     const stream = this.streams.get(raw.streamId);
     if (!stream) return;
-    const changes = stream[kUpdate](raw, stream.connection);
-    if (this.#ownStreams.has(raw.streamId) || !changes.length) return;
+    const diff = stream[kUpdate](raw, stream.connection);
+    const changes = msg.changedProperty ? [{ changedProperty: msg.changedProperty, oldValue: msg.oldValue, newValue: msg.newValue }] : diff;
+    if (!changes.length) return;
     for (const c of changes) {
       if (c.changedProperty === "name") continue;
       this.dispatchEvent(new Event("streamPropertyChanged", { stream, ...c }, false));
     }
     this.getSubscribersForStream(stream).forEach((sub) => sub[kStreamChanged](changes));
+  }
+  /**
+   * `{"type": "muteForced", "active", "streamIds"}`: a moderator muted this client's streams
+   * (their publishers turn the microphone off and dispatch muteForced) or changed the session's
+   * mute state; the session dispatches muteForced ({active}).
+   */
+  #onMuteForced(msg) {
+    for (const id of Array.isArray(msg.streamIds) ? msg.streamIds : []) {
+      const pub = this.#ownStreams.get(id);
+      if (pub) pub[kMuteForced]();
+    }
+    this.dispatchEvent(new Event("muteForced", { active: msg.active !== false }, false));
   }
   // One SignalEvent whose type is 'signal:<type>' (or 'signal' when untyped), delivered to the
   // 'signal:<type>' listeners and then to the 'signal' listeners, as OpenTok.js does.
