@@ -31,7 +31,7 @@ from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.storage.backends import open_store
-from archivist.storage.base import Location, Storage, StorageError, download_name
+from archivist.storage.base import Location, Storage, StorageError, download_name, file_suffix
 from archivist.storage.file_states import FileState, leading_to
 from archivist.storage.local import LocalStorage
 from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
@@ -46,8 +46,9 @@ CONFIG_AZURE_TARGET = "config-azure"
 
 
 def object_key(prefix: str, archive: Archive) -> str:
-    """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``."""
-    return f"{prefix}{archive.project_key}/{archive.id}/archive.mp4"
+    """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``
+    (``archive.zip`` for individual output)."""
+    return f"{prefix}{archive.project_key}/{archive.id}/archive{file_suffix(archive.output_mode)}"
 
 
 class FileSettlement(Protocol):
@@ -212,7 +213,7 @@ class ArchiveFiles:
         """How to download a downloadable archive's file: serve the local copy, or redirect."""
         if archive.storage_key is None:
             return None
-        filename = download_name(archive.id, archive.name)
+        filename = download_name(archive.id, archive.name, file_suffix(archive.output_mode))
         ttl = self._settings.download_url_ttl
         row = await self._files.get(archive.id)
         if row is None or row.local_copy:

@@ -26,6 +26,7 @@ from archivist.storage.base import (
     StorageError,
     StoredObject,
     content_disposition,
+    content_type,
 )
 
 PART_SIZE = 8 << 20
@@ -170,7 +171,7 @@ class S3Storage:
                 Params={
                     "Bucket": self.settings.bucket,
                     "Key": key,
-                    "ResponseContentType": CONTENT_TYPE,
+                    "ResponseContentType": content_type(filename),
                     "ResponseContentDisposition": content_disposition(filename),
                 },
                 ExpiresIn=ttl,
