@@ -111,7 +111,7 @@ def test_layout_and_streams(ot: Client, server: Server, routed: str) -> None:
     running = seed_archive(server, ot.create_session(media_mode=MediaModes.routed).session_id, ArchiveStatus.STARTED)
     with pytest.raises(RequestError):  # 409: its recorder is not running here
         ot.set_archive_layout(running.id, "pip")
-    with pytest.raises(ArchiveError, match="stylesheet"):  # 400: a custom layout needs one
+    with pytest.raises(ArchiveError, match="invalid layout"):  # 400: a custom layout needs a stylesheet
         ot.set_archive_layout(running.id, "custom")
     with pytest.raises(RequestError) as err:
         ot.add_archive_stream(running.id, "some-stream")
