@@ -123,6 +123,7 @@ async def delete_archive(request: Request, key: str, archive_id: str) -> Respons
 async def set_layout(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     body = await json_body(request)
+    await services(request).archives.get(proj.api_key, archive_id)  # an unknown archive: 404 first
     spec = parse_layout(body)
     await services(request).archives.set_layout(proj.api_key, archive_id, spec.to_json())
     return JSONResponse({})

@@ -34,6 +34,13 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+STYLESHEET_PATTERN = (
+    r"^([ \n]*(stream|\.[A-Za-z][A-Za-z0-9_-]*)(\.[A-Za-z][A-Za-z0-9_-]*)*[ \n]*\{[ \n]*("
+    r"(position:[ ]*(absolute|relative)|(left|top|width|height):[ ]*[0-9]{1,3}(px|%)|z-index:[ ]*[0-9]{1,3}"
+    r"|object-fit:[ ]*(contain|cover))[ ]*;[ \n]*)*\}[ \n]*)+$"
+)
+"""Stylesheets every one of which the layout engine takes (a property test in tests/api checks it)."""
+
 SESSION_ID: Schema = {
     "type": "string",
     "pattern": r"^[12]_[A-Za-z0-9_\-]+={0,2}$",
@@ -145,7 +152,9 @@ COMPONENTS: dict[str, Schema] = {
                        "(what bestFit becomes while a screen is shared) needs type bestFit.",
         "properties": {
             "type": nullable({"enum": list(LAYOUT_TYPES)}),
-            "stylesheet": nullable({"type": "string"}),
+            "stylesheet": nullable({"type": "string", "pattern": STYLESHEET_PATTERN, "description": (
+                "the custom layout's stylesheet: the pattern is a conservative part of the subset the "
+                "server takes (docs/archives.md), which refuses what it cannot use with a 400")}),
             "screenshareType": nullable({"enum": list(SCREENSHARE_TYPES)}),
         },
         "allOf": [
