@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import signal
 import time
 import zipfile
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +28,7 @@ from opentok.exceptions import ArchiveError, RequestError
 from archivist.client import ArchivistClient
 from archivist.client.synthetic import ToneTrack
 from tests.recording.media import BLACK, GREEN, RED, SolidTrack, close_to, mean_rgb, read_output
-from tests.servers import Server, wait_status
+from tests.servers import Server, make_server, wait_status
 
 IDLE_S = 3
 
@@ -315,3 +316,35 @@ async def test_a_recorder_that_cannot_start_answers_500(ot: Client, server: Serv
         if blocker.is_file():
             blocker.unlink()
         await client.close()
+
+
+async def test_a_killed_servers_individual_archive_is_recovered(tmp_path: Path) -> None:
+    srv = make_server(tmp_path)
+    ot = Client(srv.project.api_key, srv.project.api_secret, api_url=srv.url, timeout=20)
+    sid = routed(ot)
+    alice = await ArchivistClient.open(srv.url, srv.project.api_key, sid, ot.generate_token(sid, data="alice"))
+    try:
+        pub = await alice.publish(name="alice", codec="VP8")
+        archive = await call(ot.start_archive, sid, name="killed", output_mode=OutputModes.individual)
+        await asyncio.sleep(3.0)
+        srv.stop(signal.SIGKILL)
+        work = srv.data_dir / "archives" / srv.project.api_key / archive.id
+        assert (work / "journal.jsonl").is_file()
+        srv.start()
+        await wait_status(ot, archive.id, ("available", "uploaded"), timeout=10)
+        assert srv.archive_json(archive.id)["reason"] == "recovered after server restart"
+        data = await download(ot, archive.id)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            manifest = json.loads(z.read(f"{archive.id}.json"))
+            [entry] = manifest["files"]
+            assert entry["streamId"] == pub.stream_id and entry["connectionData"] == "alice"
+            with av.open(io.BytesIO(z.read(entry["filename"]))) as c:
+                duration = (c.duration or 0) / 1e6
+                frames = sum(1 for _ in c.decode(video=0))
+        # up to the kill, but the last cluster (0.25 s) and the writer's latency (0.5 s)
+        assert 3.0 - 1.2 <= duration <= 3.2 and frames >= duration * 25, (duration, frames)
+        assert abs((entry["stopTimeOffset"] - entry["startTimeOffset"]) / 1000 - duration) <= 0.1
+        assert not work.exists()  # the work directory became the ZIP
+    finally:
+        await alice.close()
+        srv.stop()
