@@ -37,9 +37,9 @@ def test_start_errors(ot: Client, server: Server, routed: str) -> None:
         ot.start_archive(routed, output_mode=OutputModes.individual, layout={"type": "pip"})
     with pytest.raises(RequestError, match="both be false"):
         ot.start_archive(routed, has_audio=False, has_video=False)
-    with pytest.raises(RequestError, match="layout.*stylesheet"):
+    with pytest.raises(RequestError, match=r"layout.*stylesheet"):
         ot.start_archive(routed, layout={"type": "custom"})
-    with pytest.raises(RequestError, match="layout.*screenshareType"):
+    with pytest.raises(RequestError, match=r"layout.*screenshareType"):
         ot.start_archive(routed, layout={"type": "pip", "screenshareType": "pip"})
     with pytest.raises(RequestError, match="hasTranscription"):
         ot.start_archive(routed, has_transcription=True)

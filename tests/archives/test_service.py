@@ -398,7 +398,7 @@ async def test_a_recorder_that_cannot_start_is_an_error_not_an_archive(world: Wo
     session = await world.session()
     await world.join(session, "alice")
     world.launcher.start_error = OSError(28, "No space left on device")
-    with pytest.raises(RecordingFailed, match="could not start.*No space left"):
+    with pytest.raises(RecordingFailed, match=r"could not start.*No space left"):
         await world.start(session)
     _, items = await world.archives.page(world.project_key, 0, 10, session.id)
     assert [a.status for a in items] == [ArchiveStatus.FAILED]  # listed as failed, not recording

@@ -134,11 +134,13 @@ async def test_individual_archive_is_a_zip_of_every_stream(ot: Client, server: S
 
 async def test_layouts_at_start_and_live(ot: Client, server: Server, clients: Any) -> None:
     sid = routed(ot)
-    alice = await clients(sid, "alice", classes=("full",))
+    alice = await clients(sid, "alice", classes=("from-the-token",))
     bob = await clients(sid, "bob")
-    await alice.publish(name="red", sources=(ToneTrack(), SolidTrack(RED)))
+    # alice's class comes with her publish (layoutClassList), over her token's initial one
+    await alice.publish(name="red", sources=(ToneTrack(), SolidTrack(RED)), layout_classes=("full",))
     pub_b = await bob.publish(name="green", sources=(None, SolidTrack(GREEN)))
     a_id, b_id = alice.publications[0].stream_id, pub_b.stream_id
+    assert (await call(ot.get_stream, sid, a_id)).layoutClassList == ["full"]
     archive = await call(ot.start_archive, sid, name="layouts", layout={"type": "pip"})
     t_b = time.monotonic()  # the file's zero is before: a change at t_b + x is at x or later in it
     assert server.archive_json(archive.id)["layout"] == {"type": "pip"}
