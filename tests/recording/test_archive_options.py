@@ -144,11 +144,11 @@ async def test_layouts_at_start_and_live(ot: Client, server: Server, clients: An
     archive = await call(ot.start_archive, sid, name="layouts", layout={"type": "pip"})
     t_b = time.monotonic()  # the file's zero is before: a change at t_b + x is at x or later in it
     assert server.archive_json(archive.id)["layout"] == {"type": "pip"}
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(3.5)
     swap = time.monotonic() - t_b  # bob takes the full picture: the classes change
     await call(ot.set_stream_class_lists, sid, [{"id": a_id, "layoutClassList": []},
                                                 {"id": b_id, "layoutClassList": ["full"]}])
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(3.5)
     css = (".full { position: absolute; left: 0px; top: 0px; width: 50%; height: 100%; }\n"
            "stream { position: absolute; left: 50%; top: 0px; width: 50%; height: 100%; }")
     relayout = time.monotonic() - t_b
@@ -170,8 +170,9 @@ async def test_layouts_at_start_and_live(ot: Client, server: Server, clients: An
 
     # (the picture is composed ~0.25 s after its media was captured, with the layout of then:
     # a change may show a little before its request on the file's clock)
-    assert all(pip(RED, GREEN)(img) for img in frames_between(out, 1.0, swap - 0.8))
-    assert all(pip(GREEN, RED)(img) for img in frames_between(out, swap + 1.0, relayout - 0.8))
+    # (a margin: on a loaded machine the picture may be composed later still)
+    assert all(pip(RED, GREEN)(img) for img in frames_between(out, 1.0, swap - 1.5))
+    assert all(pip(GREEN, RED)(img) for img in frames_between(out, swap + 1.0, relayout - 1.5))
     assert all(halves(img) for img in frames_between(out, relayout + 1.0, out.video_times[-1] - 0.2))
     for at, check in ((swap, pip(GREEN, RED)), (relayout, halves)):
         seen = first_frame(out, at - 1.0, check)
@@ -208,8 +209,8 @@ async def test_manual_stream_mode(ot: Client, server: Server, clients: Any) -> N
     centre, left, right = (300, 220, 40, 40), (140, 220, 40, 40), (460, 220, 40, 40)
     phases = [
         (0.3, marks[0] - 0.3, lambda img: close_to(mean_rgb(img, *centre), BLACK)),  # nothing added yet
-        (marks[0] + 1.0, marks[1] - 0.3, lambda img: close_to(mean_rgb(img, *centre), RED)),
-        (marks[1] + 1.0, marks[2] - 0.3,
+        (marks[0] + 1.0, marks[1] - 0.6, lambda img: close_to(mean_rgb(img, *centre), RED)),
+        (marks[1] + 1.0, marks[2] - 0.6,
          lambda img: close_to(mean_rgb(img, *left), RED) and close_to(mean_rgb(img, *right), GREEN)),
         (marks[2] + 1.0, out.video_times[-1] - 0.2, lambda img: close_to(mean_rgb(img, *centre), GREEN)),
     ]
