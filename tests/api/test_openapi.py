@@ -122,3 +122,10 @@ def test_every_stylesheet_the_document_allows_is_taken(css: str) -> None:
     schema-valid custom layout is never a 400."""
     spec = LayoutSpec("custom", css)
     compose_layout(spec, [LayoutStream("a", ("x",)), LayoutStream("b")], 640, 480)
+
+
+def test_the_layout_names_the_api_checks_are_the_engines() -> None:
+    from archivist.archives import options
+    from archivist.recording import layout
+
+    assert options.LAYOUT_TYPES == layout.LAYOUT_TYPES and options.SCREENSHARE_TYPES == layout.SCREENSHARE_TYPES

@@ -87,6 +87,11 @@ class FileLauncher:
         digest = hashlib.sha256(data).hexdigest()
         return RecordingOutcome(duration=duration, size=len(data), storage_key=key, sha256=digest)
 
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        if layout.get("type") == "custom" and not layout.get("stylesheet"):
+            raise ValueError("a custom layout needs a stylesheet")
+        return dict(layout)
+
     async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
         self.layouts.append((archive.id, layout))
         return archive.id in self.running

@@ -124,8 +124,7 @@ async def set_layout(request: Request, key: str, archive_id: str) -> JSONRespons
     proj = await project(request, key)
     body = await json_body(request)
     await services(request).archives.get(proj.api_key, archive_id)  # an unknown archive: 404 first
-    spec = parse_layout(body)
-    await services(request).archives.set_layout(proj.api_key, archive_id, spec.to_json())
+    await services(request).archives.set_layout(proj.api_key, archive_id, parse_layout(body))
     return JSONResponse({})
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from archivist.recording.layout import LAYOUT_TYPES, SCREENSHARE_TYPES
+from archivist.archives.options import LAYOUT_TYPES, SCREENSHARE_TYPES
 from archivist.sessions.model import RESOLUTIONS
 from archivist.webhooks.targets import MAX_URL, URL_PATTERN
 

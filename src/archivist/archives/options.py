@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from archivist.errors import BadRequest
-from archivist.recording.layout import LayoutSpec
-from archivist.recording.stylesheet import LayoutError
 from archivist.sessions.model import RESOLUTIONS, Session
+
+LAYOUT_TYPES = ("bestFit", "pip", "verticalPresentation", "horizontalPresentation", "focus", "custom")
+SCREENSHARE_TYPES = ("bestFit", "pip", "verticalPresentation", "horizontalPresentation", "focus")
 
 MAX_NAME = 200
 MAX_TAG = 200
@@ -61,15 +62,28 @@ def _opt_int(body: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
     return value
 
 
-def parse_layout(body: Any, what: str = "layout") -> LayoutSpec:
-    """A layout object (``type``, ``stylesheet``, ``screenshareType``), checked: a 400 that
-    says what is wrong (an unknown type, a stylesheet the custom subset does not take, ...)."""
+def parse_layout(body: Any, what: str = "layout") -> dict[str, Any]:
+    """A layout object's shape (``type``, ``stylesheet``, ``screenshareType``; nulls dropped),
+    or a 400 that says what is wrong. Whether the recorder can draw it (the stylesheet, the
+    combination) is the launcher's to say (``RecorderLauncher.check_layout``)."""
     if not isinstance(body, dict):
         raise BadRequest(f"{what} must be an object")
-    try:
-        return LayoutSpec.from_json(body)
-    except LayoutError as exc:
-        raise BadRequest(f"{what}: {exc}") from None
+    ltype = body.get("type")
+    if ltype is None:
+        ltype = "bestFit"
+    if ltype not in LAYOUT_TYPES:
+        raise BadRequest(f"{what}: type must be one of {', '.join(LAYOUT_TYPES)}")
+    layout: dict[str, Any] = {"type": ltype}
+    stylesheet, screenshare = body.get("stylesheet"), body.get("screenshareType")
+    if stylesheet is not None:
+        if not isinstance(stylesheet, str):
+            raise BadRequest(f"{what}: stylesheet must be a string")
+        layout["stylesheet"] = stylesheet
+    if screenshare is not None:
+        if screenshare not in SCREENSHARE_TYPES:
+            raise BadRequest(f"{what}: screenshareType must be one of {', '.join(SCREENSHARE_TYPES)}")
+        layout["screenshareType"] = screenshare
+    return layout
 
 
 def parse_start(body: dict[str, Any]) -> StartOptions:
@@ -100,7 +114,7 @@ def parse_start(body: dict[str, Any]) -> StartOptions:
     if raw_layout is not None:
         if output_mode == "individual":
             raise BadRequest("layout cannot be set with individual output")
-        layout = parse_layout(raw_layout, "layout").to_json()
+        layout = parse_layout(raw_layout, "layout")
     max_bitrate = _opt_int(body, "maxBitrate", 100_000, 6_000_000)
     qp = _opt_int(body, "quantizationParameter", 15, 40)
     if max_bitrate is not None and qp is not None:

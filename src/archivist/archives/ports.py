@@ -66,6 +66,10 @@ class RecorderLauncher(Protocol):
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Finish the file a killed process left behind (None: nothing playable)."""
 
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        """The layout as it will be drawn (normalised); ``ValueError`` with the reason when the
+        recorder cannot draw it (a stylesheet outside its subset, a type with a stylesheet, ...)."""
+
     async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
         """A recording composed archive's new layout (already checked), live. False: its
         recorder does not run here (it is the recorder's to be told; nothing was changed)."""

@@ -119,6 +119,7 @@ class ArchiveService:
 
     # ---- commands --------------------------------------------------------------------------
     async def start(self, project_key: str, opts: StartOptions) -> Archive:
+        layout = self._checked_layout(opts.layout) if opts.layout is not None else None
         session = await self._sessions.get(project_key, opts.session_id)
         if session.media_mode is MediaMode.RELAYED:
             raise Conflict("relayed (peer-to-peer) sessions cannot be archived; create a routed session")
@@ -145,7 +146,7 @@ class ArchiveService:
             output_mode=opts.output_mode,
             stream_mode=opts.stream_mode,
             resolution=opts.resolution,
-            layout=opts.layout,
+            layout=layout,
             max_bitrate=opts.max_bitrate,
             quantization_parameter=opts.quantization_parameter,
             multi_archive_tag=opts.multi_archive_tag,
@@ -191,6 +192,7 @@ class ArchiveService:
             raise BadRequest("an individual archive has no layout")
         if archive.status not in RECORDING or self._launcher is None:
             raise BadRequest("the layout can only be changed while the archive is recording")
+        layout = self._checked_layout(layout)
         if not await self._launcher.set_layout(archive, layout):
             raise Conflict("the archive's recorder is not running on this server")
         updated = archive.evolve(layout=layout, updated_at=self._clock.now_ms())
@@ -436,6 +438,14 @@ class ArchiveService:
             await self.auto_start(archive.session_id, rollover_of=archive.id)
 
     # ---- internals -------------------------------------------------------------------------
+    def _checked_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        if self._launcher is None:
+            return layout  # (nothing will be drawn: the start is refused further on)
+        try:
+            return self._launcher.check_layout(layout)
+        except ValueError as exc:
+            raise BadRequest(f"layout: {exc}") from None
+
     async def _transition(
         self, archive: Archive, status: ArchiveStatus, reason: Reason, *, url_gone: bool = False, **changes: Any
     ) -> Archive:

@@ -257,6 +257,10 @@ class InServerLauncher:
                                 sha256=digest)
 
     # ---- what the archive service asks of a running recording ---------------------------------
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        """What a composed recorder will draw (``LayoutError``, a ValueError, when it cannot)."""
+        return LayoutSpec.from_json(layout).to_json()
+
     async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
         """``PUT /archive/{id}/layout``: the composed picture takes it at its next frame.
         False: no recorder of this archive runs here."""
