@@ -129,11 +129,13 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
 
     # archives: rooms (the lookup), recorders, file storage, the service, then its workers
     rooms = Rooms()
-    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset)
+    launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset,
+                                min_free_bytes=settings.min_free_mb * 2**20)
     stack.push_async_callback(launcher.close)
     file_rows = ArchiveFileRepository(engine)
     transfers_due = asyncio.Event()
     files = ArchiveFiles(settings, file_rows, StorageTargetRepository(engine), transfers_due)
+    stack.push_async_callback(files.live.close)  # after the archives' close has placed their files
     # every committed status change writes its status-callback events in the same transaction
     if settings.callback_url:
         targets.check_url(settings.callback_url, allow_private=settings.callback_allow_private)
@@ -143,7 +145,7 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
         rooms,
         launcher=launcher,
         files=files,
-        listeners=[delivery_worker.on_status],
+        listeners=[delivery_worker.on_status, files.live.on_status],
         max_duration_s=settings.max_archive_duration,
         idle_timeout_s=settings.archive_idle_timeout,
     )

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     archive_idle_timeout: float = Field(default=60.0, ge=0)
     """Seconds an archive stays ``paused`` after the last client left before it stops (``session
     ended``); a client coming back meanwhile resumes it. 0: it stops at once (the 2013 spec)."""
+    min_free_mb: int = Field(default=200, ge=0)
+    """An archive does not start with less free space (MiB) in the data directory; ``/health``
+    reports ``low`` below it."""
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
     max_body_bytes: int = 1_048_576
@@ -135,6 +138,11 @@ class Settings(BaseSettings):
     """Seconds one node owns an upload or removal it started (another node takes over after)."""
     fallback_retry_interval: float = 600.0
     storage_poll_interval: float = 1.0
+    upload_while_recording: bool = True
+    """Stream a composed archive to its S3 or Azure storage as it is recorded (multipart upload,
+    block blob), so it is ``uploaded`` moments after stop; off: the upload starts at stop."""
+    upload_follow_interval: float = 0.5
+    """Seconds between two looks at a recording's file for new fragments to upload."""
     # ---- status callbacks (docs/webhooks.md) ----
     callback_url: str = ""
     """Status callback URL of every project that has none of its own (``archivist projects set-callback``)."""

@@ -51,3 +51,12 @@ class RecordingFailed(ArchivistError):
 
 class Unavailable(ArchivistError):
     """A dependency (storage, the database) cannot serve the request now; try again later."""
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database refused a read or write (its disk is full, it is unreachable): nothing was
+    changed; the same call may succeed later. Rules retry their bookkeeping until it does."""
+
+
+class DiskFull(Unavailable):
+    """The data directory's file system has less free space than a recording needs."""

@@ -44,7 +44,9 @@ def configure(level: str = "INFO", json_logs: bool = False) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(StunCredentialFilter())
     renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(
-        colors=False
+        # plain text: rich's traceback (structlog's default once rich is installed) renders every
+        # frame's locals, seconds of CPU on the event loop per logged exception
+        colors=False, exception_formatter=structlog.dev.plain_traceback
     )
     structlog.configure(
         processors=[

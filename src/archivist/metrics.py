@@ -68,6 +68,11 @@ class ArchivistCollector(Collector):
         launcher = self._svc.launcher
         load = launcher.load()
         yield GaugeMetricFamily("archivist_recordings", "Recorders running on this node.", value=len(load))
+        yield GaugeMetricFamily("archivist_recordings_failed", "Recorders that failed (a full disk) whose archive "
+                                "is not stopped yet.", value=launcher.failed_count)
+        space = launcher.disk_space()
+        yield GaugeMetricFamily("archivist_data_disk_free_bytes", "Free space of the data directory's file system.",
+                                value=space.free_bytes)
         cpu = CounterMetricFamily("archivist_recording_cpu_seconds",
                                   "CPU time of each running recorder's worker (decode, compose, encode, mux).",
                                   labels=["archive_id", "project"])
@@ -134,6 +139,16 @@ class ArchivistCollector(Collector):
             "archivist_upload_oldest_pending_seconds", "Age of the oldest archive file still waiting for its upload.",
             value=self._age(counts.files.oldest),
         )
+        live = self._svc.files.live
+        yield GaugeMetricFamily("archivist_live_uploads", "Archives this node uploads while they record.",
+                                value=live.running)
+        outcomes = CounterMetricFamily(
+            "archivist_live_uploads_finished", "Uploads while recording this process finished, by outcome "
+            "(complete; failed: the archive is uploaded after stop instead; dropped: not wanted any more).",
+            labels=["outcome"])
+        for outcome, n in live.outcomes.items():
+            outcomes.add_metric([outcome], n)
+        yield outcomes
 
     def _webhooks(self) -> Iterator[Metric]:
         outbox = self._counts.outbox

@@ -59,6 +59,9 @@ class FileLauncher:
     def path(self, archive: Archive) -> Path:
         return self.directory / archive.project_key / f"{archive.id}.mp4"
 
+    def check_space(self) -> None:
+        return None
+
     async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
         if archive.id in self.running:
             raise RuntimeError(f"archive {archive.id} is already recording")

@@ -89,6 +89,24 @@ async def test_keyframe_seams_on_real_objects() -> None:
     await pc.close()
 
 
+async def test_nack_seams_on_a_real_receiver() -> None:
+    # a video receiver holds a NackGenerator whose ``missing`` set the repeater reads, and
+    # NACKs once per new gap (media/nack.py repeats it); _send_rtcp_nack(ssrc, lost)
+    assert list(inspect.signature(RTCRtpReceiver._send_rtcp_nack).parameters) == ["self", "media_ssrc", "lost"]
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__nack_generator.add(packet)" in source
+    assert "sorted(self.__nack_generator.missing)" in source
+    pc = RTCPeerConnection()
+    receiver = pc.addTransceiver("video", direction="recvonly").receiver
+    generator = receiver._RTCRtpReceiver__nack_generator
+    generator.missing.update({7, 9})
+    assert seams.missing_packets(receiver) == {7, 9}
+    assert await seams.send_nack(receiver, [7, 9]) == 0  # no media SSRC seen yet: nobody to ask
+    audio = pc.addTransceiver("audio", direction="recvonly").receiver
+    assert seams.missing_packets(audio) == set()  # aiortc does not NACK audio
+    await pc.close()
+
+
 def test_sender_packs_packets_without_encoding() -> None:
     # RTCRtpSender._next_encoded_frame packs av.Packet via encoder.pack (no encode)
     source = inspect.getsource(RTCRtpSender._next_encoded_frame)

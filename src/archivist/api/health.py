@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -16,13 +18,17 @@ router = APIRouter(tags=["operations"])
 async def health(request: Request) -> JSONResponse:
     svc = services(request)
     rooms = svc.rooms.all()
+    space = await asyncio.to_thread(svc.launcher.disk_space)
     return JSONResponse({
-        "status": "ok",
+        "status": "low disk space" if space.low else "ok",
         "version": __version__,
         "rooms": len(rooms),
         "connections": sum(len(r.connections) for r in rooms),
         "streams": sum(len(r.streams()) for r in rooms),
         "recordings": svc.launcher.active_count,
+        "recordingsFailed": svc.launcher.failed_count,
+        "disk": {"path": space.path, "freeBytes": space.free_bytes, "totalBytes": space.total_bytes,
+                 "minFreeBytes": space.min_free_bytes, "low": space.low},
         "recordingsBehind": svc.launcher.behind(),
         "loopLagMs": svc.monitor.stats(),
     })

@@ -319,12 +319,23 @@ COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "required": ["status", "version", "rooms", "connections", "streams", "recordings", "loopLagMs"],
         "properties": {
-            "status": {"const": "ok"},
+            "status": {"enum": ["ok", "low disk space"],
+                       "description": "`low disk space`: less free space than ARCHIVIST_MIN_FREE_MB; "
+                                      "archives do not start"},
             "version": {"type": "string"},
             "rooms": {"type": "integer"},
             "connections": {"type": "integer"},
             "streams": {"type": "integer"},
             "recordings": {"type": "integer"},
+            "recordingsFailed": {"type": "integer",
+                                 "description": "recorders that failed (a full disk) whose archive is not stopped yet"},
+            "disk": {
+                "type": "object",
+                "description": "the file system of the data directory",
+                "properties": {"path": {"type": "string"}, "freeBytes": {"type": "integer"},
+                               "totalBytes": {"type": "integer"}, "minFreeBytes": {"type": "integer"},
+                               "low": {"type": "boolean"}},
+            },
             "recordingsBehind": {"type": "object", "additionalProperties": {"type": "number"},
                                  "description": "archive id -> seconds its picture is behind"},
             "loopLagMs": {"type": "object"},
@@ -471,7 +482,8 @@ START = operation(
     errors={400: "invalid body (the message names the field), or no client connected to the session",
             404: "session not found",
             409: "already recording (with this multiArchiveTag), relayed session, or no recorder",
-            500: "the recorder could not start (the archive is failed)"},
+            500: "the recorder could not start (the archive is failed)",
+            503: "not enough free disk space (ARCHIVIST_MIN_FREE_MB), or the database cannot be written"},
     body=ref("ArchiveStart"),
 )
 LIST = operation(
@@ -485,9 +497,11 @@ LIST = operation(
     ),
 )
 GET = operation(ok_schema=ARCHIVE, errors=(404,))
-STOP_SPEC = operation(ok_schema=ARCHIVE, errors={400: "", 404: "", 409: "the archive is not recording"},
+STOP_SPEC = operation(ok_schema=ARCHIVE, errors={400: "", 404: "", 409: "the archive is not recording",
+                                                 503: "the database cannot be written now"},
                       body=ref("ArchiveAction"))
-STOP = operation(ok_schema=ARCHIVE, errors={404: "", 409: "the archive is not recording"})
+STOP = operation(ok_schema=ARCHIVE, errors={404: "", 409: "the archive is not recording",
+                                            503: "the database cannot be written now"})
 DELETE = operation(ok=204, ok_description="deleted", errors={404: "", 409: "the archive is still recording"})
 LAYOUT = operation(ok_schema={"type": "object"},
                    errors={400: "a layout this server cannot use (the message says why), an individual archive, "

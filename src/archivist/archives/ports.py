@@ -52,10 +52,16 @@ class RecordingOutcome:
     failed: bool = False
     salvaged: bool = False
     """The recorder failed mid-recording; the file holds what was recorded up to the failure."""
+    disk_full: bool = False
+    """It failed because the file system of the data directory filled up."""
 
 
 class RecorderLauncher(Protocol):
     """Starts and stops the worker that turns an archive's streams into a file."""
+
+    def check_space(self) -> None:
+        """Raise :class:`~archivist.errors.DiskFull` when there is too little free space to
+        start a recording (nothing else is checked)."""
 
     async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
         """Record the session's streams, those there now and those published later; a failure

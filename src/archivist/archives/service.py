@@ -17,6 +17,11 @@ A recording ends in three steps, each its own method:
 Every status change goes through :meth:`_transition`, which checks the status machine, saves
 the change if nobody changed the archive meanwhile (:class:`ConcurrentChange` otherwise), tells
 the session's clients (``archiveStarted`` / ``archiveStopped``) and the status listeners.
+
+The changes a rule makes (a recorder failed, a file is finished, the session ended) are nobody's
+request to answer, so they must not be lost when the database cannot be written for a while (its
+disk is full: :class:`DatabaseUnavailable`): :meth:`_persistently` retries them until they are
+written. A request's change answers 503 instead, and changes nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from archivist import logs
 from archivist.archives.model import Archive
@@ -45,6 +50,7 @@ from archivist.errors import (
     BadRequest,
     ConcurrentChange,
     Conflict,
+    DatabaseUnavailable,
     MethodNotAllowed,
     NotFound,
     RecordingFailed,
@@ -55,6 +61,14 @@ from archivist.sessions.model import ArchiveMode, MediaMode
 from archivist.sessions.service import SessionService
 
 log = logs.get(__name__)
+
+T = TypeVar("T")
+
+RETRY_FIRST_S = 0.25
+RETRY_LONGEST_S = 2.0
+"""Backoff of a rule's bookkeeping while the database cannot be written (:meth:`ArchiveService._persistently`)."""
+SHUTDOWN_PATIENCE_S = 10.0
+"""At shutdown such a retry gives up after this long: start-up recovery finishes the archive."""
 
 SETTLE_ATTEMPTS = 5
 """Reads-and-writes :meth:`ArchiveService.file_settled` tries before giving up to a concurrent
@@ -96,6 +110,9 @@ class ArchiveService:
         self._work = Tasks("archive service")
         """Stops the rules decide (maximum duration, recorder failure), awaited on close."""
         self._closing = False
+        self._failed_at: dict[str, int] = {}
+        """Archive id -> when its recorder failed (ms): the archive ends there, however late its
+        status change is written."""
 
     # ---- queries ---------------------------------------------------------------------------
     async def get(self, project_key: str, archive_id: str) -> Archive:
@@ -123,6 +140,8 @@ class ArchiveService:
         session = await self._sessions.get(project_key, opts.session_id)
         if session.media_mode is MediaMode.RELAYED:
             raise Conflict("relayed (peer-to-peer) sessions cannot be archived; create a routed session")
+        if self._launcher is not None:
+            self._launcher.check_space()
         if any(a.multi_archive_tag == opts.multi_archive_tag for a in await self._records.running(session.id)):
             raise Conflict(_already_recording(opts.multi_archive_tag))
         if self._rooms.connected_count(session.id) == 0:
@@ -231,13 +250,18 @@ class ArchiveService:
     async def stop_if_recording(self, archive_id: str, reason: Reason) -> None:
         """A rule stops an archive (session ended, maximum duration, failure); nothing when it
         is not recording any more (a REST stop or another rule won)."""
-        archive = await self._records.get(archive_id)
-        if archive is None or archive.status not in RECORDING:
-            return
-        try:
-            await self.stop_recording(archive, reason)
-        except ArchivistError as exc:  # stopped concurrently: fine
-            log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
+        async def attempt() -> None:
+            archive = await self._records.get(archive_id)
+            if archive is None or archive.status not in RECORDING:
+                return
+            try:
+                await self.stop_recording(archive, reason)
+            except DatabaseUnavailable:
+                raise
+            except ArchivistError as exc:  # stopped concurrently: fine
+                log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
+
+        await self._persistently(f"stop ({reason.value})", archive_id, attempt)
 
     async def pause_session(self, session_id: str) -> None:
         """The last client left: the session's archives are ``paused`` and stop after
@@ -295,7 +319,8 @@ class ArchiveService:
         """Step 1: a recording archive is ``stopped`` now, which is what a stop request answers
         at once; its recorder finishes the file in the background (it waits for the media
         captured before this instant, still on its way) and hands it to :meth:`place_file`."""
-        duration = max(0, round((self._clock.now_ms() - archive.created_at) / 1000))
+        ended = min(self._clock.now_ms(), self._failed_at.get(archive.id, self._clock.now_ms()))
+        duration = max(0, round((ended - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
         if self._launcher is not None:
             self._work.spawn(self._finish_file(stopped, reason), f"finish {archive.id}")
@@ -303,13 +328,20 @@ class ArchiveService:
 
     async def _finish_file(self, stopped: Archive, reason: Reason) -> None:
         assert self._launcher is not None
+        self._failed_at.pop(stopped.id, None)
         try:
             outcome = await self._launcher.stop(stopped)
         except Exception:
             log.exception("recorder failed to stop", archive=stopped.id)
-            await self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            await self._persistently(
+                "failed", stopped.id, lambda: self._transition(stopped, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            )
             return
-        await self.place_file(stopped, outcome, Reason.FAILURE if outcome.salvaged else reason)
+        if outcome.disk_full:
+            reason = Reason.DISK_FULL
+        elif outcome.salvaged:
+            reason = Reason.FAILURE
+        await self._persistently("place the file", stopped.id, lambda: self.place_file(stopped, outcome, reason))
 
     async def place_file(self, stopped: Archive, outcome: RecordingOutcome, reason: Reason) -> Archive:
         """Step 2: a stopped archive's file is finished: the storage takes it; the archive is
@@ -319,6 +351,8 @@ class ArchiveService:
         if self._files is not None and outcome.storage_key is not None:
             try:
                 final = await self._files.place(stopped, outcome, reason)
+            except DatabaseUnavailable:  # nothing was written: the caller tries again
+                raise
             except Exception:  # the file is on the local disk whatever happened: serve it
                 log.exception("archive storage unavailable; keeping the local file", archive=stopped.id)
                 final = True
@@ -421,6 +455,7 @@ class ArchiveService:
     # ---- the rules of time and failure -------------------------------------------------------
     def _recording_failed(self, archive_id: str, error: BaseException) -> None:
         """The launcher's failure callback: stop the archive, keeping what was recorded."""
+        self._failed_at.setdefault(archive_id, self._clock.now_ms())
         self._work.spawn(self.stop_if_recording(archive_id, Reason.FAILURE), f"recording failed {archive_id}")
 
     async def _max_duration(self, archive: Archive) -> None:
@@ -445,6 +480,36 @@ class ArchiveService:
             return self._launcher.check_layout(layout)
         except ValueError as exc:
             raise BadRequest(f"layout: {exc}") from None
+
+    async def _persistently(self, what: str, archive_id: str, step: Callable[[], Awaitable[T]]) -> T:
+        """Run a rule's bookkeeping ``step`` until the database takes it: retried with backoff
+        while it is unavailable (a full disk frees up, a database comes back). At shutdown it
+        gives up after :data:`SHUTDOWN_PATIENCE_S`, and start-up recovery finishes the archive."""
+        delay = RETRY_FIRST_S
+        give_up_at: float | None = None
+        attempts = 0
+        while True:
+            try:
+                result = await step()
+            except DatabaseUnavailable as exc:
+                attempts += 1
+                now = time.monotonic()
+                if self._closing:
+                    give_up_at = give_up_at or now + SHUTDOWN_PATIENCE_S
+                    if now >= give_up_at:
+                        log.error("archive bookkeeping abandoned at shutdown; start-up recovery finishes it",
+                                  archive=archive_id, step=what, attempts=attempts)
+                        raise
+                if attempts == 1 or attempts % 30 == 0:
+                    log.warning("archive bookkeeping postponed: the database cannot be written",
+                                archive=archive_id, step=what, attempts=attempts, detail=exc.message)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_LONGEST_S)
+                continue
+            if attempts:
+                log.info("archive bookkeeping written after the database came back", archive=archive_id,
+                         step=what, attempts=attempts)
+            return result
 
     async def _transition(
         self, archive: Archive, status: ArchiveStatus, reason: Reason, *, url_gone: bool = False, **changes: Any

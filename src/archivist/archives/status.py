@@ -67,6 +67,8 @@ class Reason(StrEnum):
     FAILURE = "failure"
     SYSTEM_FAILURE = "system_failure"
     RECOVERED = "recovered"
+    DISK_FULL = "disk_full"
+    """The recorder stopped when the disk filled up; the file holds what was written until then."""
     UPLOAD_FAILED = "upload_failed"
     """``available`` from the local fallback copy: the upload to the project's object storage
     keeps failing and is being retried (docs/storage.md)."""
@@ -82,6 +84,7 @@ _SPEC_WORDS = {
     Reason.FAILURE: "failure",
     Reason.SYSTEM_FAILURE: "system failure",
     Reason.RECOVERED: "recovered after server restart",
+    Reason.DISK_FULL: "failure: disk full, recorded until it filled",
     Reason.UPLOAD_FAILED: "upload failed: local fallback copy",
 }
 _TODAY_WORDS = {
@@ -93,6 +96,7 @@ _TODAY_WORDS = {
     Reason.FAILURE: "failure",
     Reason.SYSTEM_FAILURE: "system failure",
     Reason.RECOVERED: "recovered after server restart",
+    Reason.DISK_FULL: "failure: disk full, recorded until it filled",
     Reason.UPLOAD_FAILED: "upload failed: local fallback copy",
 }
 

@@ -83,6 +83,9 @@ class Subscription:
     width: int | None = None
     height: int | None = None
     last_video_pts: int | None = None
+    last_video_at: float | None = None
+    longest_video_gap: float = 0.0
+    """The longest time between two decoded video frames since the first (a picture freeze)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -386,8 +389,12 @@ class ArchivistClient:
             while True:
                 frame = await track.recv()
                 if kind == "video":
+                    now = time.monotonic()
                     if sub.first_frame_at is None:
-                        sub.first_frame_at = time.monotonic()
+                        sub.first_frame_at = now
+                    if sub.last_video_at is not None:
+                        sub.longest_video_gap = max(sub.longest_video_gap, now - sub.last_video_at)
+                    sub.last_video_at = now
                     sub.video_frames += 1
                     if isinstance(frame, av.VideoFrame):
                         sub.width, sub.height = frame.width, frame.height

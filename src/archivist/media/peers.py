@@ -35,6 +35,7 @@ from archivist import logs
 from archivist.lifecycle import CloseOnce, Failures
 from archivist.media import seams
 from archivist.media.ice import IceConfig, PortRangeFull
+from archivist.media.nack import NackRepeater
 from archivist.media.seams import EncodedPacket
 from archivist.media.timing import TrackTiming
 
@@ -311,6 +312,7 @@ class PublisherPeer(_Peer):
         self._sinks: dict[str, list[PacketSink]] = {"audio": [], "video": []}
         self._readers: list[asyncio.Task[None]] = []
         self._keyframes: KeyframeRequester | None = None
+        self._nacks: NackRepeater | None = None
 
     async def answer(self, offer_sdp: str) -> str:
         """Answer a sendonly offer; returns the answer SDP (all candidates gathered)."""
@@ -334,6 +336,8 @@ class PublisherPeer(_Peer):
             seams.on_rtp_packet(receiver, self._arrival_handler(receiver, timing))
         if "video" in self.receivers:
             self._keyframes = KeyframeRequester(self.receivers["video"])
+            self._nacks = NackRepeater(self.receivers["video"])
+            self._nacks.start()
         loop = asyncio.get_running_loop()
         for kind, receiver in self.receivers.items():
             self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
@@ -426,15 +430,21 @@ class PublisherPeer(_Peer):
         return True
 
     def stats(self) -> dict[str, Any]:
-        return {"packets": dict(self.packets), "keyframes": dict(self.keyframes), "pli_sent": self.pli_sent}
+        nacks = self._nacks
+        return {"packets": dict(self.packets), "keyframes": dict(self.keyframes), "pli_sent": self.pli_sent,
+                "nack_repeated": nacks.repeated if nacks else 0, "nack_recovered": nacks.recovered if nacks else 0}
 
     async def _close(self) -> None:
         failures = Failures(f"closing {self.label}")
+        log.info("publisher peer closing", peer=self.label, **self.stats())
         for sinks in self._sinks.values():
             sinks.clear()
         if self._keyframes is not None:
             with failures.catch():
                 await self._keyframes.close()
+        if self._nacks is not None:
+            with failures.catch():
+                await self._nacks.close()
         with failures.catch():
             await self.pc.close()
         for task in self._readers:

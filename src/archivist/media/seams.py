@@ -21,6 +21,11 @@ moves any of them (``check()`` lists what is missing).
   reports ``(ssrc, rtp_timestamp, arrival)`` of every packet, ``arrival`` taken as it comes off
   the network, before the jitter buffer (which holds audio back ~60-80 ms): the recorder's lip
   sync needs that instant (``media/timing.py``).
+- NACK repeats: aiortc's receiver NACKs a missing packet once, when it sees the gap (again only
+  when a later gap appears), and its video jitter buffer holds every frame behind a missing
+  packet until 512 packets have passed: a lost retransmission froze the picture for seconds.
+  :func:`missing_packets` reads the receiver's ``NackGenerator.missing`` and :func:`send_nack`
+  calls its ``_send_rtcp_nack`` so ``media/nack.py`` repeats the request.
 - ICE gathering (aioice): :func:`configure_gathering` wraps one peer connection's aioice
   ``Connection.get_component_candidates`` per instance: host candidates only on the chosen
   addresses, host candidates re-addressed to announced (public) addresses, and every UDP socket
@@ -77,7 +82,12 @@ def check() -> list[str]:
     for name in ("decoder_worker", "get_decoder", "RemoteStreamTrack"):
         if not hasattr(_receiver_mod, name):
             missing.append(f"aiortc.rtcrtpreceiver.{name}")
-    for name in ("_send_rtcp_pli", "_handle_rtcp_packet", "_handle_rtp_packet", "getSynchronizationSources"):
+    if not hasattr(_receiver_mod, "NackGenerator") or not isinstance(
+        getattr(_receiver_mod.NackGenerator(), "missing", None), set
+    ):
+        missing.append("aiortc.rtcrtpreceiver.NackGenerator.missing")
+    for name in ("_send_rtcp_pli", "_send_rtcp_nack", "_handle_rtcp_packet", "_handle_rtp_packet",
+                 "getSynchronizationSources"):
         if not hasattr(RTCRtpReceiver, name):
             missing.append(f"RTCRtpReceiver.{name}")
     for name in ("_send_keyframe", "_handle_rtcp_packet"):
@@ -193,6 +203,24 @@ async def send_pli(receiver: RTCRtpReceiver) -> int:
     ssrcs = media_ssrcs(receiver)
     for ssrc in ssrcs:
         await receiver._send_rtcp_pli(ssrc)
+    return len(ssrcs)
+
+
+# ---- NACK repeats -----------------------------------------------------------------------------
+def missing_packets(receiver: RTCRtpReceiver) -> set[int]:
+    """Sequence numbers the receiver's NACK generator holds as missing (video only; empty for
+    audio, which aiortc does not NACK)."""
+    generator = getattr(receiver, "_RTCRtpReceiver__nack_generator", None)
+    missing = getattr(generator, "missing", None)
+    return set(missing) if isinstance(missing, set) else set()
+
+
+async def send_nack(receiver: RTCRtpReceiver, sequence_numbers: list[int]) -> int:
+    """NACK ``sequence_numbers`` to the remote publisher (RFC 4585 generic NACK) for each media
+    SSRC; returns how many SSRCs were asked."""
+    ssrcs = media_ssrcs(receiver)
+    for ssrc in ssrcs:
+        await receiver._send_rtcp_nack(ssrc, sequence_numbers)
     return len(ssrcs)
 
 

@@ -20,6 +20,8 @@ the streams' files and journal in ``<archive id>/``, then ``<archive id>.zip``.
 from __future__ import annotations
 
 import asyncio
+import errno
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 from archivist import logs
 from archivist.archives.model import Archive
 from archivist.archives.ports import FailureCallback, RecordingOutcome
+from archivist.errors import DiskFull
 from archivist.lifecycle import Failures
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
@@ -74,6 +77,28 @@ def recording_options(archive: Archive, preset: str | None = None) -> RecordingO
         quantization_parameter=archive.quantization_parameter,
         preset=preset,
     )
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """``error`` (or one of its causes) is the file system running out of space."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    path: str
+    free_bytes: int
+    total_bytes: int
+    min_free_bytes: int
+
+    @property
+    def low(self) -> bool:
+        return self.free_bytes < self.min_free_bytes
 
 
 Recorder = ComposedRecorder | IndividualRecorder
@@ -126,12 +151,17 @@ class RecordingLoad:
 
 
 class InServerLauncher:
-    def __init__(self, rooms: Rooms, archives_dir: Path, preset: str | None = None) -> None:
+    def __init__(
+        self, rooms: Rooms, archives_dir: Path, preset: str | None = None, *, min_free_bytes: int = 0
+    ) -> None:
+        """``min_free_bytes``: a recording does not start with less free space than this in
+        ``archives_dir`` (:meth:`check_space`)."""
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"video preset {preset!r} is not one of {', '.join(PRESETS)}")
         self._rooms = rooms
         self._dir = archives_dir
         self._preset = preset
+        self._min_free = min_free_bytes
         self._active: dict[str, _Recording] = {}  # by archive id (a session may briefly have two:
         # one finishing its file while the next starts)
         self.finished_cpu_seconds = 0.0
@@ -149,7 +179,30 @@ class InServerLauncher:
 
     @property
     def active_count(self) -> int:
-        return len(self._active)
+        """Recorders writing now (a failed one waiting for its stop is not counted)."""
+        return sum(1 for rec in self._active.values() if rec.recorder.error is None)
+
+    @property
+    def failed_count(self) -> int:
+        """Recorders that failed and whose archive is not stopped yet (its status change may
+        be waiting for the database to take it)."""
+        return len(self._active) - self.active_count
+
+    def disk_space(self) -> DiskSpace:
+        """Free space of the file system the archives are written to."""
+        path = self._dir
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        usage = shutil.disk_usage(path)
+        return DiskSpace(str(self._dir), usage.free, usage.total, self._min_free)
+
+    def check_space(self) -> None:
+        space = self.disk_space()
+        if space.low:
+            raise DiskFull(
+                f"not enough free disk space to record: {space.free_bytes // 2**20} MiB free in the data "
+                f"directory, {space.min_free_bytes // 2**20} MiB needed (ARCHIVIST_MIN_FREE_MB)"
+            )
 
     def behind(self) -> dict[str, float]:
         """Archive id -> seconds its picture is behind, for the recorders that cannot keep up."""
@@ -228,9 +281,10 @@ class InServerLauncher:
         outcome = await self.recover(archive)
         if outcome is None or outcome.duration <= 0:
             raise error
+        full = disk_full(error)
         log.warning("failed recording salvaged", archive=archive.id, duration=outcome.duration,
-                    size=outcome.size, cause=repr(error.__cause__))
-        return replace(outcome, salvaged=True)
+                    size=outcome.size, disk_full=full, cause=repr(error.__cause__))
+        return replace(outcome, salvaged=True, disk_full=full)
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Start-up: finish the file a killed process left for ``archive`` (None: nothing
@@ -360,7 +414,12 @@ class InServerLauncher:
             feed.request_keyframe()
 
     def _failed(self, archive_id: str, exc: BaseException, on_failure: FailureCallback) -> None:
-        log.error("recording failed", archive=archive_id, exc_info=exc)
+        # the recorder logged the traceback; this line ties it to the archive
+        log.error("archive recording failed", archive=archive_id, disk_full=disk_full(exc), error=str(exc))
+        rec = self._active.get(archive_id)
+        if rec is not None:  # nothing more to feed: its streams stop being decoded for it now
+            for stream_id in list(rec.feeds):
+                self._detach(rec, stream_id)
         on_failure(exc)
 
     # ---- RoomObserver (told, never awaited: attaching and detaching feeds is immediate) ------

@@ -217,6 +217,12 @@ class AzureStorage:
     async def open_upload(self, key: str) -> AzureBlockUpload:
         return AzureBlockUpload(_BlockWriter(self, key))
 
+    async def discard_uploads(self, key: str, upload_id: str | None = None) -> int:
+        """Nothing to abort: blocks staged and never committed are not a blob; the next commit
+        of this key (the upload after a restart restages the same block ids) or the service
+        (after a week) discards them."""
+        return 0
+
 
 class _BlockWriter:
     """Stages blocks as bytes come, commits them as one block blob (blocking calls)."""
@@ -299,6 +305,7 @@ class AzureBlockUpload:
     def __init__(self, writer: _BlockWriter) -> None:
         self._writer = writer
         self.key = writer.key
+        self.upload_id: str | None = None  # a block blob has no upload to abort
 
     async def write(self, chunk: bytes) -> None:
         if self._writer.append(chunk):  # a block is full: stage it off the event loop

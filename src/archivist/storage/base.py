@@ -84,6 +84,8 @@ class ObjectUpload(Protocol):
     """
 
     key: str
+    upload_id: str | None
+    """The store's id of the upload, when it has one (S3), kept to abort it after a crash."""
 
     async def write(self, chunk: bytes) -> None: ...
 
@@ -115,3 +117,7 @@ class StreamingStorage(Storage, Protocol):
 
     async def open_upload(self, key: str) -> ObjectUpload:
         """Begin an upload to ``key``; an object already there is replaced on ``complete``."""
+
+    async def discard_uploads(self, key: str, upload_id: str | None = None) -> int:
+        """Give up the unfinished uploads to ``key`` a killed process left (``upload_id`` and
+        any other the store lists), so nothing of them stays billed; how many were removed."""

@@ -9,6 +9,9 @@
   local copy is what its URL serves (the *fallback copy*); the upload is retried every
   ``fallback_retry_interval`` until it succeeds (the archive then becomes ``uploaded``), the
   archive is deleted, or it expires. Nothing is deleted before an upload is confirmed.
+  A composed archive was mostly uploaded while it recorded (:mod:`archivist.storage.live`):
+  :meth:`ArchiveFiles.place` completes that upload, and the worker then only confirms the object
+  (its journal says it is there) instead of sending the file.
 * Delete and expiry remove the file everywhere (local copy and object); a removal that fails is
   retried in the background until it succeeds.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from pathlib import Path
 from typing import Any, Protocol
 
 from archivist import logs
@@ -31,8 +35,9 @@ from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.storage.backends import open_store
-from archivist.storage.base import Location, Storage, StorageError, download_name, file_suffix
+from archivist.storage.base import Location, Storage, StorageError, StreamingStorage, download_name, file_suffix
 from archivist.storage.file_states import FileState, leading_to
+from archivist.storage.live import LiveUploads, drop_journal, object_key, read_journal
 from archivist.storage.local import LocalStorage
 from archivist.store.archive_files import ArchiveFile, ArchiveFileRepository
 from archivist.store.storage_targets import AZURE, LOCAL, S3, StorageTarget, StorageTargetRepository
@@ -43,12 +48,6 @@ CONFIG_TARGET = "config"
 """``target_id`` of the S3 storage configured in the settings (``ARCHIVIST_S3_*``)."""
 CONFIG_AZURE_TARGET = "config-azure"
 """``target_id`` of the Azure storage configured in the settings (``ARCHIVIST_AZURE_*``)."""
-
-
-def object_key(prefix: str, archive: Archive) -> str:
-    """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``
-    (``archive.zip`` for individual output)."""
-    return f"{prefix}{archive.project_key}/{archive.id}/archive{file_suffix(archive.output_mode)}"
 
 
 class FileSettlement(Protocol):
@@ -81,9 +80,14 @@ class ArchiveFiles:
         self._targets = targets
         self._work_queued = work_queued
         self.local = LocalStorage(settings.archives_dir)
-        self._remote: dict[str, Storage] = {}
+        self._remote: dict[str, StreamingStorage] = {}
         self._cancel = threading.Event()
         """Set on shutdown: in-flight uploads stop at their next chunk."""
+        self.live = LiveUploads(
+            self, settings.archives_dir, enabled=settings.upload_while_recording,
+            interval=settings.upload_follow_interval,
+        )
+        """The uploads that follow composed archives while they record (``storage/live.py``)."""
 
     def wake(self) -> None:
         self._work_queued.set()
@@ -135,6 +139,10 @@ class ArchiveFiles:
     async def backend(self, target_id: str | None) -> Storage:
         if not target_id:
             return self.local
+        return await self.remote(target_id)
+
+    async def remote(self, target_id: str) -> StreamingStorage:
+        """The object store of a remote target."""
         if target_id not in self._remote:
             if target_id in (CONFIG_TARGET, CONFIG_AZURE_TARGET):
                 target = self._configured("", azure=target_id == CONFIG_AZURE_TARGET)
@@ -150,16 +158,21 @@ class ArchiveFiles:
     async def place(self, archive: Archive, outcome: RecordingOutcome, reason: Reason) -> bool:
         """Take a finished file. True: it is final now (local); False: it is being uploaded."""
         if outcome.storage_key is None:
+            await self.live.finish(archive.id, None, None, None)
             return True
         target = await self.target_for(archive.project_key)
         remote = target.backend in (S3, AZURE)
+        key = object_key(target.prefix, archive) if remote else None
+        # uploaded while it recorded: the rest goes up now, and the journal says the object is
+        # there (the upload worker then only confirms it); otherwise the upload starts now
+        streamed = await self.live.finish(archive.id, outcome, target.id if remote else None, key)
         now = now_ms()
         record = ArchiveFile(
             archive_id=archive.id,
             project_key=archive.project_key,
             local_key=outcome.storage_key,
             target_id=target.id if remote else None,
-            object_key=object_key(target.prefix, archive) if remote else None,
+            object_key=key,
             state=FileState.UPLOADING if remote else FileState.STORED,
             local_copy=True,
             duration=outcome.duration,
@@ -177,7 +190,7 @@ class ArchiveFiles:
         if not new:  # placed before (start-up recovery completes a stopped archive again)
             log.info("archive file already placed", archive=archive.id, state=row.state.value)
         elif remote:
-            log.info("archive upload queued", archive=archive.id, bucket=target.bucket)
+            log.info("archive upload queued", archive=archive.id, bucket=target.bucket, streamed=streamed is not None)
         if row.state is FileState.UPLOADING:
             self.wake()
             return False
@@ -263,7 +276,8 @@ class ArchiveFiles:
         attempt = row.attempts + 1
         try:
             store = await self.backend(row.target_id)
-            await store.put(row.object_key, path, sha256=row.sha256, cancel=self._cancel)
+            if not await self._streamed(row, path):
+                await store.put(row.object_key, path, sha256=row.sha256, cancel=self._cancel)
         except StorageError as exc:
             if self._cancel.is_set():
                 await self._files.change(row.archive_id, row.state, lease_until=None)
@@ -313,14 +327,38 @@ class ArchiveFiles:
         log.info("archive uploaded", archive=row.archive_id, attempts=attempt, size=row.size)
         await self._drop_local_copy(row)
 
+    async def _streamed(self, row: ArchiveFile, path: Path) -> bool:
+        """True when the object was uploaded while the archive recorded (its journal says so
+        and the store confirms the size). An unfinished live upload (a killed server's) is
+        discarded in the store first, so that the whole file can go up instead."""
+        journal = await asyncio.to_thread(read_journal, path)
+        if journal is None:
+            return False
+        if (journal.complete and journal.target_id == row.target_id and journal.object_key == row.object_key
+                and journal.size == row.size and journal.sha256 == row.sha256):
+            assert row.object_key is not None
+            stored = await (await self.remote(journal.target_id)).size(row.object_key)
+            if stored == row.size:
+                log.info("archive uploaded while recording", archive=row.archive_id, size=row.size)
+                return True
+        else:
+            aborted = await (await self.remote(journal.target_id)).discard_uploads(
+                journal.object_key, journal.upload_id
+            )
+            log.info("unfinished live upload discarded", archive=row.archive_id, aborted=aborted)
+        await asyncio.to_thread(drop_journal, path)
+        return False
+
     async def _drop_local_copy(self, row: ArchiveFile) -> None:
         await self.local.delete(row.local_key)
+        await asyncio.to_thread(drop_journal, self.local.path(row.local_key))
         await self._files.change(row.archive_id, FileState.UPLOADED, local_copy=False, lease_until=None)
 
     async def _remove_now(self, row: ArchiveFile) -> bool:
         """Remove the local copy and the object; True when both are gone."""
         try:
             await self.local.delete(row.local_key)
+            await asyncio.to_thread(drop_journal, self.local.path(row.local_key))
             if row.target_id and row.object_key:
                 store = await self.backend(row.target_id)
                 await store.delete(row.object_key)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archivist import logs
 from archivist.storage.base import (
     CONTENT_TYPE,
     Cancelled,
@@ -28,6 +29,8 @@ from archivist.storage.base import (
     content_disposition,
     content_type,
 )
+
+log = logs.get(__name__)
 
 PART_SIZE = 8 << 20
 """Bytes per part of a streamed upload (S3's minimum is 5 MiB, but for the last part; 10,000
@@ -186,6 +189,34 @@ class S3Storage:
         await asyncio.to_thread(upload.begin)
         return upload
 
+    async def discard_uploads(self, key: str, upload_id: str | None = None) -> int:
+        return await asyncio.to_thread(self._discard_uploads, key, upload_id)
+
+    def _discard_uploads(self, key: str, upload_id: str | None) -> int:
+        """Abort ``upload_id`` and every other unfinished multipart upload to ``key`` (a killed
+        server's); the listing needs ``s3:ListBucketMultipartUploads``, and is skipped with a
+        log line when that is refused. Returns how many were aborted."""
+        _, _, errors = _boto()
+        client, bucket = self._s3(), self.settings.bucket
+        ids: set[str] = {upload_id} if upload_id else set()
+        try:
+            listed = client.list_multipart_uploads(Bucket=bucket, Prefix=key)
+            ids.update(u["UploadId"] for u in listed.get("Uploads", []) if u.get("Key") == key)
+        except errors as exc:
+            if not upload_id:
+                raise StorageError(_describe(exc)) from None
+            log.info("unfinished uploads not listed", key=key, error=_describe(exc))
+        aborted = 0
+        for found in sorted(ids):
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=found)
+                aborted += 1
+            except errors as exc:
+                if _status(exc) == 404:  # NoSuchUpload: completed or aborted already
+                    continue
+                raise StorageError(_describe(exc)) from None
+        return aborted
+
 
 class S3MultipartUpload:
     """:class:`~archivist.storage.base.ObjectUpload` for S3: a multipart upload whose parts go
@@ -194,8 +225,9 @@ class S3MultipartUpload:
 
     S3 takes metadata only when an upload begins, before the SHA-256 is known: a streamed
     object carries none (the SHA-256 is returned, and kept with the archive). An upload that is
-    neither completed nor aborted (a killed server) stays invisible and billed until a bucket
-    lifecycle rule (``AbortIncompleteMultipartUpload``) removes it.
+    neither completed nor aborted (a killed server) stays invisible and billed until
+    :meth:`S3Storage.discard_uploads` aborts it (``storage/live.py`` does, before the archive's
+    upload after a restart) or a bucket lifecycle rule (``AbortIncompleteMultipartUpload``) does.
     """
 
     def __init__(self, store: S3Storage, key: str) -> None:
