@@ -206,6 +206,9 @@ def make_server(
         ARCHIVIST_PORT=str(port),
         ARCHIVIST_LOG_LEVEL="INFO",
         ARCHIVIST_CALLBACK_ALLOW_PRIVATE="true",  # the tests' callback receivers are on this machine
+        # an archive stops as its last client leaves (the 2013 spec; most tests assert it);
+        # tests of the paused state set their own timeout
+        ARCHIVIST_ARCHIVE_IDLE_TIMEOUT="0",
         PYTHONUNBUFFERED="1",
     )
     if database_url:

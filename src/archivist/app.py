@@ -147,6 +147,7 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
         files=files,
         listeners=[delivery_worker.on_status, files.live.on_status],
         max_duration_s=settings.max_archive_duration,
+        idle_timeout_s=settings.archive_idle_timeout,
     )
     stack.push_async_callback(archives.close)
     transfers = TransferWorker(files, file_rows, archives, settings, wake=transfers_due)

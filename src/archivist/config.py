@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """Base URL clients use to reach this server (archive download links). Default: derived per request."""
     max_archive_duration: int = 5400
     """Seconds after which an archive stops by itself (the spec's 90 minutes)."""
+    archive_idle_timeout: float = Field(default=60.0, ge=0)
+    """Seconds an archive stays ``paused`` after the last client left before it stops (``session
+    ended``); a client coming back meanwhile resumes it. 0: it stops at once (the 2013 spec)."""
     min_free_mb: int = Field(default=200, ge=0)
     """An archive does not start with less free space (MiB) in the data directory; ``/health``
     reports ``low`` below it."""

@@ -45,6 +45,10 @@ class PayloadTooLarge(ArchivistError):
     """A field or body is longer than allowed."""
 
 
+class RecordingFailed(ArchivistError):
+    """The recorder could not start or do what was asked (HTTP 500 with this message)."""
+
+
 class Unavailable(ArchivistError):
     """A dependency (storage, the database) cannot serve the request now; try again later."""
 

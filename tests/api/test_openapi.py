@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentok import Client, MediaModes
 
+from archivist.api.schemas import STYLESHEET_PATTERN
+from archivist.recording.layout import LayoutSpec, LayoutStream, compose_layout
 from tests.servers import Server
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
@@ -109,3 +113,19 @@ def test_document(server: Server) -> None:
         r = httpx.request(method, server.url + url, headers=auth)
         assert r.status_code == 405 and r.json()["code"] == 405, (method, url)
         assert r.headers["Allow"] == allow, (method, url, r.headers["Allow"])
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(STYLESHEET_PATTERN, fullmatch=True))
+def test_every_stylesheet_the_document_allows_is_taken(css: str) -> None:
+    """The documented stylesheet pattern is a true part of what the layout engine takes: a
+    schema-valid custom layout is never a 400."""
+    spec = LayoutSpec("custom", css)
+    compose_layout(spec, [LayoutStream("a", ("x",)), LayoutStream("b")], 640, 480)
+
+
+def test_the_layout_names_the_api_checks_are_the_engines() -> None:
+    from archivist.archives import options
+    from archivist.recording import layout
+
+    assert options.LAYOUT_TYPES == layout.LAYOUT_TYPES and options.SCREENSHARE_TYPES == layout.SCREENSHARE_TYPES

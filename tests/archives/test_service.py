@@ -23,7 +23,7 @@ from archivist.archives.ports import FailureCallback, RecordingOutcome
 from archivist.archives.service import SETTLE_ATTEMPTS, ArchiveService
 from archivist.archives.status import ArchiveStatus, Reason
 from archivist.archives.supervisor import ArchiveSupervisor
-from archivist.errors import BadRequest, ConcurrentChange, Conflict
+from archivist.errors import BadRequest, ConcurrentChange, Conflict, MethodNotAllowed, NotFound, RecordingFailed
 from archivist.rooms.connection import Connection
 from archivist.rooms.host import RoomHost
 from archivist.rooms.reasons import CloseReason
@@ -52,6 +52,9 @@ class FileLauncher:
         self.running: dict[str, FailureCallback] = {}
         self.stop_gate: asyncio.Event | None = None
         self.stopped: list[str] = []
+        self.start_error: Exception | None = None
+        self.layouts: list[tuple[str, dict[str, Any]]] = []
+        self.selected: dict[str, dict[str, tuple[bool, bool]]] = {}
 
     def path(self, archive: Archive) -> Path:
         return self.directory / archive.project_key / f"{archive.id}.mp4"
@@ -62,6 +65,8 @@ class FileLauncher:
     async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
         if archive.id in self.running:
             raise RuntimeError(f"archive {archive.id} is already recording")
+        if self.start_error is not None:
+            raise self.start_error
         self.running[archive.id] = on_failure
 
     async def stop(self, archive: Archive) -> RecordingOutcome:
@@ -84,6 +89,23 @@ class FileLauncher:
         key = f"{archive.project_key}/{archive.id}.mp4"
         digest = hashlib.sha256(data).hexdigest()
         return RecordingOutcome(duration=duration, size=len(data), storage_key=key, sha256=digest)
+
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        if layout.get("type") == "custom" and not layout.get("stylesheet"):
+            raise ValueError("a custom layout needs a stylesheet")
+        return dict(layout)
+
+    async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
+        self.layouts.append((archive.id, layout))
+        return archive.id in self.running
+
+    async def select_stream(self, archive: Archive, stream_id: str, has_audio: bool, has_video: bool) -> bool:
+        self.selected.setdefault(archive.id, {})[stream_id] = (has_audio, has_video)
+        return archive.id in self.running
+
+    async def deselect_stream(self, archive: Archive, stream_id: str) -> bool:
+        self.selected.get(archive.id, {}).pop(stream_id, None)
+        return archive.id in self.running
 
     def fail(self, archive_id: str) -> None:
         self.running[archive_id](RuntimeError("encoder died"))
@@ -323,3 +345,94 @@ async def test_start_options_of_an_auto_archive(world: World) -> None:
     options = auto_archive_options(session)
     assert isinstance(options, StartOptions)
     assert (options.name, options.resolution, options.output_mode) == ("daily", "1280x720", "composed")
+
+
+async def test_the_last_client_leaving_pauses_and_a_client_coming_back_resumes(world: World) -> None:
+    world.archives.idle_timeout_s = 30
+    session = await world.session()
+    alice, _ = await world.join(session, "alice")
+    archive = await world.start(session, name="reload")
+    await alice.close(CloseReason.CLIENT_DISCONNECTED)
+    await world.wait_status(archive.id, ArchiveStatus.PAUSED)
+    world.clock.advance(20)  # a host reloading the page: back before the timeout
+    await asyncio.sleep(0.02)
+    assert await world.status(archive.id) is ArchiveStatus.PAUSED
+    again, sink = await world.join(session, "alice again")
+    await world.wait_status(archive.id, ArchiveStatus.STARTED)  # the same archive records on
+    await _until(lambda: any(e.get("type") == "archiveStarted" and e["id"] == archive.id for e in sink.events))
+    world.clock.advance(5)  # the first pause's timer (due at 30 s) was cancelled: nothing stops it
+    await asyncio.sleep(0.02)
+    assert await world.status(archive.id) is ArchiveStatus.STARTED and archive.id in world.launcher.running
+    await again.close(CloseReason.CLIENT_DISCONNECTED)
+    await world.wait_status(archive.id, ArchiveStatus.PAUSED)
+    await _until(lambda: world.clock.sleepers >= 2)  # the max-duration and the idle timers
+    world.clock.advance(30)  # (55 s in all: before the maximum duration)
+    done = await world.wait_status(archive.id, ArchiveStatus.AVAILABLE)
+    assert done.reason is Reason.SESSION_ENDED and done.id == archive.id
+    assert [s for a, s in world.statuses if a == archive.id] == [
+        "started", "paused", "started", "paused", "stopped", "available"]
+
+
+async def test_an_idle_timeout_of_zero_stops_at_once(world: World) -> None:
+    assert world.archives.idle_timeout_s == 0  # the 2013 spec's rule
+    session = await world.session()
+    alice, _ = await world.join(session, "alice")
+    archive = await world.start(session)
+    await alice.close(CloseReason.CLIENT_DISCONNECTED)
+    done = await world.wait_status(archive.id, ArchiveStatus.AVAILABLE)
+    assert done.reason is Reason.SESSION_ENDED
+    assert "paused" not in [s for a, s in world.statuses if a == archive.id]
+
+
+async def test_one_recording_archive_per_tag(world: World) -> None:
+    session = await world.session(archive_mode="always")
+    await world.join(session, "alice")
+    auto = await world.archives.auto_start(session.id)
+    assert auto is not None and auto.multi_archive_tag is None
+    with pytest.raises(Conflict, match="already being recorded"):
+        await world.start(session)  # untagged, like the automatic archive
+    first = await world.start(session, multiArchiveTag="hd")
+    second = await world.start(session, multiArchiveTag="individual", outputMode="individual")
+    with pytest.raises(Conflict, match="multiArchiveTag 'hd'"):
+        await world.start(session, multiArchiveTag="hd")
+    assert {a.id for a in await world.archives.recording(session.id)} == {auto.id, first.id, second.id}
+    assert await world.archives.auto_start(session.id) is None  # the automatic one records already
+    await world.archives.stop(world.project_key, first.id)
+    again = await world.start(session, multiArchiveTag="hd")  # the tag is free once stopped
+    assert again.multi_archive_tag == "hd" and again.id != first.id
+
+
+async def test_a_recorder_that_cannot_start_is_an_error_not_an_archive(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    world.launcher.start_error = OSError(28, "No space left on device")
+    with pytest.raises(RecordingFailed, match=r"could not start.*No space left"):
+        await world.start(session)
+    _, items = await world.archives.page(world.project_key, 0, 10, session.id)
+    assert [a.status for a in items] == [ArchiveStatus.FAILED]  # listed as failed, not recording
+    world.launcher.start_error = None
+    assert (await world.start(session)).status is ArchiveStatus.STARTED  # the session is free again
+
+
+async def test_layout_and_stream_changes_reach_the_recorder(world: World) -> None:
+    session = await world.session()
+    await world.join(session, "alice")
+    auto = await world.start(session)
+    layout = {"type": "pip"}
+    changed = await world.archives.set_layout(world.project_key, auto.id, layout)
+    assert changed.layout == layout and world.launcher.layouts == [(auto.id, layout)]
+    found = await world.archives.find(auto.id)
+    assert found is not None and found.layout == layout and found.status is ArchiveStatus.STARTED
+    with pytest.raises(MethodNotAllowed, match="streamMode 'auto'"):
+        await world.archives.select_stream(world.project_key, auto.id, "s1", add=True)
+    await world.archives.stop(world.project_key, auto.id)
+    with pytest.raises(BadRequest, match="while the archive is recording"):
+        await world.archives.set_layout(world.project_key, auto.id, layout)
+
+    manual = await world.start(session, streamMode="manual", outputMode="individual")
+    with pytest.raises(BadRequest, match="individual archive has no layout"):
+        await world.archives.set_layout(world.project_key, manual.id, layout)
+    with pytest.raises(NotFound, match="stream not found"):
+        await world.archives.select_stream(world.project_key, manual.id, "no-such-stream", add=True)
+    await world.archives.select_stream(world.project_key, manual.id, "gone", add=False)  # removing: idempotent
+    assert world.launcher.selected == {}

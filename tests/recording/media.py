@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fractions
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,3 +192,41 @@ def av_offsets(path: Path, region: tuple[int, int, int, int] | None = None) -> l
         if near:
             offsets.append(min(near, key=abs))
     return offsets
+
+
+class SolidTrack:
+    """A Python-client video source (an aiortc ``MediaStreamTrack``): one colour, paced in real
+    time; ``size`` and ``rgb`` may change while it is published (a phone turning portrait)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from aiortc import MediaStreamTrack
+        from aiortc.mediastreams import MediaStreamError
+
+        from archivist.client.synthetic import until
+
+        class _Solid(MediaStreamTrack):  # type: ignore[misc]
+            kind = "video"
+
+            def __init__(self, rgb: tuple[int, int, int], size: tuple[int, int] = (640, 480), fps: int = 30) -> None:
+                super().__init__()
+                self.rgb, self.size, self.fps = rgb, size, fps
+                self.frames_sent = 0
+                self._start: float | None = None
+                self._cache: tuple[tuple[int, int], tuple[int, int, int], Any] | None = None
+
+            async def recv(self) -> Any:
+                if self.readyState != "live":
+                    raise MediaStreamError
+                if self._start is None:
+                    self._start = time.monotonic()
+                n = self.frames_sent
+                await until(self._start + n / self.fps)
+                if self._cache is None or self._cache[:2] != (self.size, self.rgb):
+                    self._cache = (self.size, self.rgb, solid(self.size[0], self.size[1], self.rgb).to_ndarray())
+                frame = av.VideoFrame.from_ndarray(self._cache[2], format="yuv420p")
+                frame.pts = int(n * 90000 / self.fps)
+                frame.time_base = fractions.Fraction(1, 90000)
+                self.frames_sent += 1
+                return frame
+
+        return _Solid(*args, **kwargs)

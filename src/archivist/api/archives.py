@@ -11,9 +11,9 @@ from archivist.api import schemas
 from archivist.api.deps import is_legacy, project, services
 from archivist.api.errors import json_body
 from archivist.archives.model import Archive
-from archivist.archives.options import SUPPORTED_LAYOUTS, parse_start
+from archivist.archives.options import parse_layout, parse_start
 from archivist.archives.status import DOWNLOADABLE, RECORDING
-from archivist.errors import AuthFailed, BadRequest, MethodNotAllowed, NotFound
+from archivist.errors import AuthFailed, BadRequest, NotFound
 
 router = APIRouter(tags=["archives"])
 
@@ -33,7 +33,10 @@ def archive_url(request: Request, archive: Archive) -> str | None:
 
 
 def render(request: Request, archive: Archive) -> dict[str, Any]:
-    return archive.to_json(legacy=is_legacy(request), url=archive_url(request, archive))
+    body = archive.to_json(legacy=is_legacy(request), url=archive_url(request, archive))
+    if archive.status in RECORDING:
+        body["streams"] = services(request).launcher.recorded_streams(archive.id)
+    return body
 
 
 def _int_param(raw: str | None, name: str, default: int) -> int:
@@ -120,14 +123,8 @@ async def delete_archive(request: Request, key: str, archive_id: str) -> Respons
 async def set_layout(request: Request, key: str, archive_id: str) -> JSONResponse:
     proj = await project(request, key)
     body = await json_body(request)
-    archive = await services(request).archives.get(proj.api_key, archive_id)
-    ltype = body.get("type")
-    if not isinstance(ltype, str):
-        raise BadRequest("layout type is required")
-    if ltype not in SUPPORTED_LAYOUTS or body.get("screenshareType") is not None:
-        raise BadRequest(f"layout '{ltype}' is not supported yet by this server (bestFit only)")
-    if archive.status not in RECORDING:
-        raise BadRequest("the layout can only be changed while the archive is recording")
+    await services(request).archives.get(proj.api_key, archive_id)  # an unknown archive: 404 first
+    await services(request).archives.set_layout(proj.api_key, archive_id, parse_layout(body))
     return JSONResponse({})
 
 
@@ -136,7 +133,17 @@ async def set_layout(request: Request, key: str, archive_id: str) -> JSONRespons
 async def patch_streams(request: Request, key: str, archive_id: str) -> Response:
     proj = await project(request, key)
     body = await json_body(request)
-    archive = await services(request).archives.get(proj.api_key, archive_id)
-    if not body.get("addStream") and not body.get("removeStream"):
-        raise BadRequest("addStream or removeStream is required")
-    raise MethodNotAllowed(f"archive {archive.id} uses streamMode 'auto': streams cannot be added or removed")
+    add, remove = body.get("addStream"), body.get("removeStream")
+    if (add is None) == (remove is None):
+        raise BadRequest("exactly one of addStream and removeStream is required")
+    stream_id = add if add is not None else remove
+    if not isinstance(stream_id, str) or not stream_id:
+        raise BadRequest(f"{'addStream' if add is not None else 'removeStream'} must be a stream id")
+    has_audio, has_video = body.get("hasAudio", True), body.get("hasVideo", True)
+    if not isinstance(has_audio, bool) or not isinstance(has_video, bool):
+        raise BadRequest("hasAudio and hasVideo must be booleans")
+    if add is not None and not has_audio and not has_video:
+        raise BadRequest("hasAudio and hasVideo cannot both be false")
+    await services(request).archives.select_stream(
+        proj.api_key, archive_id, stream_id, add=add is not None, has_audio=has_audio, has_video=has_video)
+    return Response(status_code=204)

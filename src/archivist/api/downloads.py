@@ -27,7 +27,9 @@ from archivist.storage.base import (
     Proxied,
     StorageError,
     content_disposition,
+    content_type,
     download_name,
+    file_suffix,
 )
 
 router = APIRouter(tags=["downloads"])
@@ -51,12 +53,12 @@ async def download(request: Request, archive_id: str) -> Response:
         raise Unavailable("archive storage unavailable, try again later") from None
     if where is None:
         raise NotFound("archive file not found")
-    filename = download_name(archive.id, archive.name)
+    filename = download_name(archive.id, archive.name, file_suffix(archive.output_mode))
     headers = {"Cache-Control": "private, no-store"}
     if isinstance(where, LocalFile):
         return FileResponse(
             where.path,
-            media_type=CONTENT_TYPE,
+            media_type=content_type(filename),
             headers=headers | {"Content-Disposition": content_disposition(filename)},
         )
     if isinstance(where, Proxied):

@@ -28,6 +28,7 @@ from archivist.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RecordingFailed,
     Unavailable,
 )
 
@@ -42,6 +43,7 @@ HTTP_STATUS: dict[type[ArchivistError], int] = {
     ConcurrentChange: 409,
     PayloadTooLarge: 413,
     Unavailable: 503,
+    RecordingFailed: 500,
 }
 
 

@@ -125,6 +125,8 @@ async def set_class_lists(request: Request, key: str, session_id: str) -> JSONRe
         if stream is None:
             raise NotFound(f"stream {item['id'][:64]!r} not found in the session")
         updates.append((stream, classes))
+    launcher = services(request).launcher
     for stream, classes in updates:
         stream.layout_classes = list(classes)
+        launcher.stream_classes_changed(session_id, stream)  # the recordings' layouts follow, live
     return JSONResponse({})

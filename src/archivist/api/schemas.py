@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from archivist.archives.options import LAYOUT_TYPES, SCREENSHARE_TYPES
 from archivist.sessions.model import RESOLUTIONS
 from archivist.webhooks.targets import MAX_URL, URL_PATTERN
 
@@ -32,6 +33,13 @@ def ref(name: str) -> Schema:
 def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
+
+STYLESHEET_PATTERN = (
+    r"^([ \n]*(stream|\.[A-Za-z][A-Za-z0-9_-]*)(\.[A-Za-z][A-Za-z0-9_-]*)*[ \n]*\{[ \n]*("
+    r"(position:[ ]*(absolute|relative)|(left|top|width|height):[ ]*[0-9]{1,3}(px|%)|z-index:[ ]*[0-9]{1,3}"
+    r"|object-fit:[ ]*(contain|cover))[ ]*;[ \n]*)*\}[ \n]*)+$"
+)
+"""Stylesheets every one of which the layout engine takes (a property test in tests/api checks it)."""
 
 SESSION_ID: Schema = {
     "type": "string",
@@ -94,32 +102,35 @@ COMPONENTS: dict[str, Schema] = {
     "ArchiveStart": {
         "type": "object",
         "required": ["sessionId"],
-        "description": "Today's fields (the 2013 spec's are a subset). Optional fields may be null. This "
-                       "server records composed archives of every stream (outputMode composed, "
-                       "streamMode auto), bestFit layout, without transcription.",
+        "description": "Today's fields (the 2013 spec's are a subset). Optional fields may be null. "
+                       "Composed (one MP4, every layout) or individual output (a ZIP: one file per stream "
+                       "and the manifest), every stream or the ones added by PATCH (streamMode manual), "
+                       "several archives of a session at once with multiArchiveTag; no transcription. "
+                       "resolution, layout, maxBitrate and quantizationParameter are composed-only.",
         "properties": {
             "sessionId": SESSION_ID,
             "action": nullable({"const": "start", "description": "the spec's body names the action"}),
             "name": nullable({"type": "string", "maxLength": 200, "pattern": NO_NUL}),
             "hasAudio": nullable({"type": "boolean"}),
             "hasVideo": nullable({"type": "boolean"}),
-            "outputMode": nullable({"const": "composed"}),
-            "streamMode": nullable({"const": "auto"}),
+            "outputMode": nullable({"enum": ["composed", "individual"]}),
+            "streamMode": nullable({"enum": ["auto", "manual"]}),
             "resolution": nullable({"enum": list(RESOLUTIONS)}),
-            "layout": nullable({
-                "type": "object",
-                "properties": {
-                    "type": {"const": "bestFit"},
-                    "stylesheet": {},
-                    "screenshareType": {"type": "null"},
-                },
-            }),
+            "layout": nullable(ref("Layout")),
             "maxBitrate": nullable({"type": "integer", "minimum": 100_000, "maximum": 6_000_000}),
             "quantizationParameter": nullable({"type": "integer", "minimum": 15, "maximum": 40}),
-            "multiArchiveTag": {"type": "null", "description": "simultaneous archives: not supported"},
-            "hasTranscription": {"enum": [False, None]},
+            "multiArchiveTag": nullable({
+                "type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[^\x00]*\S[^\x00]*$",
+                "description": "one recording archive per session and tag (409 else)",
+            }),
+            "hasTranscription": {"enum": [False, None], "description": "transcription is not supported"},
+            "transcriptionProperties": {"type": "null", "description": "transcription is not supported"},
         },
         "allOf": [
+            {"not": {"required": ["outputMode"], "properties": {"outputMode": {"const": "individual"}},
+                     "anyOf": [{"required": [k], "properties": {k: {"not": {"type": "null"}}}}
+                               for k in ("resolution", "layout", "maxBitrate", "quantizationParameter")]},
+             "description": "resolution, layout, maxBitrate and quantizationParameter need composed output"},
             {"not": {"required": ["hasAudio", "hasVideo"],
                      "properties": {"hasAudio": {"const": False}, "hasVideo": {"const": False}}},
              "description": "hasAudio and hasVideo cannot both be false"},
@@ -136,12 +147,37 @@ COMPONENTS: dict[str, Schema] = {
     },
     "Layout": {
         "type": "object",
-        "required": ["type"],
-        "properties": {"type": {"const": "bestFit"}, "stylesheet": {}, "screenshareType": {"type": "null"}},
+        "description": "A predefined layout, or custom with a stylesheet in the subset docs/archives.md "
+                       "describes (a stylesheet it does not take is a 400 that says why); screenshareType "
+                       "(what bestFit becomes while a screen is shared) needs type bestFit.",
+        "properties": {
+            "type": nullable({"enum": list(LAYOUT_TYPES)}),
+            "stylesheet": nullable({"type": "string", "pattern": STYLESHEET_PATTERN, "description": (
+                "the custom layout's stylesheet: the pattern is a conservative part of the subset the "
+                "server takes (docs/archives.md), which refuses what it cannot use with a 400")}),
+            "screenshareType": nullable({"enum": list(SCREENSHARE_TYPES)}),
+        },
+        "allOf": [
+            {"if": {"required": ["type"], "properties": {"type": {"const": "custom"}}},
+             "then": {"required": ["stylesheet"], "properties": {"stylesheet": {"type": "string"}}},
+             "else": {"properties": {"stylesheet": {"type": "null"}}}},
+            {"if": {"required": ["screenshareType"], "properties": {"screenshareType": {"type": "string"}}},
+             "then": {"properties": {"type": {"enum": ["bestFit", None]}}}},
+        ],
     },
     "StreamChange": {
         "type": "object",
-        "properties": {"addStream": {}, "removeStream": {}, "hasAudio": {}, "hasVideo": {}},
+        "description": "Exactly one of addStream and removeStream (a stream of the archive's session).",
+        "properties": {
+            "addStream": {"type": "string", "minLength": 1},
+            "removeStream": {"type": "string", "minLength": 1},
+            "hasAudio": {"type": "boolean", "description": "with addStream: record its audio (default true)"},
+            "hasVideo": {"type": "boolean", "description": "with addStream: record its video (default true)"},
+        },
+        "oneOf": [{"required": ["addStream"], "not": {"required": ["removeStream"]}},
+                  {"required": ["removeStream"], "not": {"required": ["addStream"]}}],
+        "not": {"required": ["addStream", "hasAudio", "hasVideo"],
+                "properties": {"hasAudio": {"const": False}, "hasVideo": {"const": False}}},
     },
     "CallbackRegistration": {
         "type": "object",
@@ -455,8 +491,10 @@ METRICS = operation(
 )
 START = operation(
     ok_schema=ARCHIVE,
-    errors={400: "invalid body, or no client connected to the session", 404: "session not found",
-            409: "already recording, relayed session, or no recorder",
+    errors={400: "invalid body (the message names the field), or no client connected to the session",
+            404: "session not found",
+            409: "already recording (with this multiArchiveTag), relayed session, or no recorder",
+            500: "the recorder could not start (the archive is failed)",
             503: "not enough free disk space (ARCHIVIST_MIN_FREE_MB), or the database cannot be written"},
     body=ref("ArchiveStart"),
 )
@@ -477,13 +515,16 @@ STOP_SPEC = operation(ok_schema=ARCHIVE, errors={400: "", 404: "", 409: "the arc
 STOP = operation(ok_schema=ARCHIVE, errors={404: "", 409: "the archive is not recording",
                                             503: "the database cannot be written now"})
 DELETE = operation(ok=204, ok_description="deleted", errors={404: "", 409: "the archive is still recording"})
-LAYOUT = operation(ok_schema={"type": "object"}, errors={400: "unsupported layout, or archive not recording",
-                                                         404: ""}, body=ref("Layout"))
+LAYOUT = operation(ok_schema={"type": "object"},
+                   errors={400: "a layout this server cannot use (the message says why), an individual archive, "
+                                "or an archive not recording", 404: ""},
+                   body=ref("Layout"))
 STREAMS = operation(
-    ok=405,
-    ok_content={JSON: {"schema": ERROR}},
-    ok_description="streamMode auto (every archive of this server): streams cannot be added or removed",
-    errors=(400, 404),
+    ok=204,
+    ok_description="the stream is recorded (addStream) or not any more (removeStream)",
+    errors={400: "", 404: "archive, or stream of its session, not found",
+            405: "the archive uses streamMode auto: streams cannot be added or removed",
+            409: "the archive is not recording"},
     body=ref("StreamChange"),
 )
 REGISTER = operation(ok_schema=ref("Callback"), errors=(400,), body=ref("CallbackRegistration"))

@@ -10,8 +10,10 @@ from archivist.errors import BadRequest
 from archivist.sessions.model import RESOLUTIONS, Session
 
 LAYOUT_TYPES = ("bestFit", "pip", "verticalPresentation", "horizontalPresentation", "focus", "custom")
-SUPPORTED_LAYOUTS = ("bestFit",)
+SCREENSHARE_TYPES = ("bestFit", "pip", "verticalPresentation", "horizontalPresentation", "focus")
+
 MAX_NAME = 200
+MAX_TAG = 200
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,30 @@ def _opt_int(body: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
     return value
 
 
+def parse_layout(body: Any, what: str = "layout") -> dict[str, Any]:
+    """A layout object's shape (``type``, ``stylesheet``, ``screenshareType``; nulls dropped),
+    or a 400 that says what is wrong. Whether the recorder can draw it (the stylesheet, the
+    combination) is the launcher's to say (``RecorderLauncher.check_layout``)."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"{what} must be an object")
+    ltype = body.get("type")
+    if ltype is None:
+        ltype = "bestFit"
+    if ltype not in LAYOUT_TYPES:
+        raise BadRequest(f"{what}: type must be one of {', '.join(LAYOUT_TYPES)}")
+    layout: dict[str, Any] = {"type": ltype}
+    stylesheet, screenshare = body.get("stylesheet"), body.get("screenshareType")
+    if stylesheet is not None:
+        if not isinstance(stylesheet, str):
+            raise BadRequest(f"{what}: stylesheet must be a string")
+        layout["stylesheet"] = stylesheet
+    if screenshare is not None:
+        if screenshare not in SCREENSHARE_TYPES:
+            raise BadRequest(f"{what}: screenshareType must be one of {', '.join(SCREENSHARE_TYPES)}")
+        layout["screenshareType"] = screenshare
+    return layout
+
+
 def parse_start(body: dict[str, Any]) -> StartOptions:
     """Validate a start request body (today's API fields; the spec's are a subset)."""
     session_id = body.get("sessionId")
@@ -80,32 +106,29 @@ def parse_start(body: dict[str, Any]) -> StartOptions:
         raise BadRequest("resolution cannot be set with individual output")
     if resolution is not None and resolution not in RESOLUTIONS:
         raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    if output_mode == "individual":
-        raise BadRequest("outputMode 'individual' is not supported yet by this server (composed only)")
     stream_mode = _opt_str(body, "streamMode") or "auto"
     if stream_mode not in ("auto", "manual"):
         raise BadRequest("streamMode must be 'auto' or 'manual'")
-    if stream_mode == "manual":
-        raise BadRequest("streamMode 'manual' is not supported yet by this server (auto only)")
-    layout = body.get("layout")
-    if layout is not None:
-        if not isinstance(layout, dict):
-            raise BadRequest("layout must be an object")
-        ltype = layout.get("type", "bestFit")
-        if ltype not in LAYOUT_TYPES:
-            raise BadRequest(f"layout.type must be one of {', '.join(LAYOUT_TYPES)}")
-        if ltype not in SUPPORTED_LAYOUTS or layout.get("screenshareType") is not None:
-            raise BadRequest(f"layout '{ltype}' is not supported yet by this server (bestFit only)")
-        layout = {"type": ltype}
+    raw_layout = body.get("layout")
+    layout: dict[str, Any] | None = None
+    if raw_layout is not None:
+        if output_mode == "individual":
+            raise BadRequest("layout cannot be set with individual output")
+        layout = parse_layout(raw_layout, "layout")
     max_bitrate = _opt_int(body, "maxBitrate", 100_000, 6_000_000)
     qp = _opt_int(body, "quantizationParameter", 15, 40)
     if max_bitrate is not None and qp is not None:
         raise BadRequest("maxBitrate and quantizationParameter cannot both be set")
+    if output_mode == "individual" and (max_bitrate is not None or qp is not None):
+        # individual files keep the publishers' own encoding: there is nothing to set
+        raise BadRequest("maxBitrate and quantizationParameter cannot be set with individual output")
     tag = _opt_str(body, "multiArchiveTag")
-    if tag is not None:
-        raise BadRequest("multiArchiveTag (simultaneous archives) is not supported yet by this server")
+    if tag is not None and (not tag.strip() or len(tag) > MAX_TAG or "\x00" in tag):
+        raise BadRequest(f"multiArchiveTag must be a non-empty string of at most {MAX_TAG} characters")
     if body.get("hasTranscription"):
-        raise BadRequest("hasTranscription is not supported by this server")
+        raise BadRequest("hasTranscription is not supported by this server (no transcription service)")
+    if body.get("transcriptionProperties") is not None:
+        raise BadRequest("transcriptionProperties is not supported by this server (no transcription service)")
     return StartOptions(
         session_id=session_id.strip(),
         name=name,
@@ -113,8 +136,8 @@ def parse_start(body: dict[str, Any]) -> StartOptions:
         has_video=has_video,
         output_mode=output_mode,
         stream_mode=stream_mode,
-        resolution=resolution or "640x480",
-        layout=layout or {"type": "bestFit"},
+        resolution=None if output_mode == "individual" else resolution or "640x480",
+        layout=None if output_mode == "individual" else layout or {"type": "bestFit"},
         max_bitrate=max_bitrate,
         quantization_parameter=qp,
         multi_archive_tag=tag,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from archivist.archives.model import Archive
 from archivist.archives.status import ArchiveStatus, Reason
@@ -71,6 +71,20 @@ class RecorderLauncher(Protocol):
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Finish the file a killed process left behind (None: nothing playable)."""
+
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        """The layout as it will be drawn (normalised); ``ValueError`` with the reason when the
+        recorder cannot draw it (a stylesheet outside its subset, a type with a stylesheet, ...)."""
+
+    async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
+        """A recording composed archive's new layout (already checked), live. False: its
+        recorder does not run here (it is the recorder's to be told; nothing was changed)."""
+
+    async def select_stream(self, archive: Archive, stream_id: str, has_audio: bool, has_video: bool) -> bool:
+        """``streamMode: manual``: record this stream of the session (with these tracks)."""
+
+    async def deselect_stream(self, archive: Archive, stream_id: str) -> bool:
+        """``streamMode: manual``: stop recording this stream (nothing if it is not recorded)."""
 
 
 class ArchiveFileStore(Protocol):

@@ -45,7 +45,16 @@ from archivist.archives.ports import (
 )
 from archivist.archives.status import DELETABLE, RECORDING, ArchiveStatus, Reason, can_transition, check_transition
 from archivist.clock import Clock, SystemClock
-from archivist.errors import ArchivistError, BadRequest, ConcurrentChange, Conflict, DatabaseUnavailable, NotFound
+from archivist.errors import (
+    ArchivistError,
+    BadRequest,
+    ConcurrentChange,
+    Conflict,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    RecordingFailed,
+)
 from archivist.lifecycle import Failures, Tasks
 from archivist.rooms.registry import Rooms
 from archivist.sessions.model import ArchiveMode, MediaMode
@@ -77,6 +86,7 @@ class ArchiveService:
         files: ArchiveFileStore | None,
         listeners: Sequence[StatusListener] = (),
         max_duration_s: float,
+        idle_timeout_s: float = 0.0,
         clock: Clock | None = None,
     ) -> None:
         """``launcher`` None: this server records nothing (archives stop without a file);
@@ -88,6 +98,9 @@ class ArchiveService:
         self._files = files
         self._listeners = tuple(listeners)
         self.max_duration_s = max_duration_s
+        self.idle_timeout_s = idle_timeout_s
+        self._idle: dict[str, asyncio.Task[None]] = {}
+        """Archive id -> the timer that stops it after ``idle_timeout_s`` paused."""
         self._clock = clock or SystemClock()
         self._announced: set[str] = set()
         """Archives started by this process whose clients heard ``archiveStarted``."""
@@ -123,13 +136,14 @@ class ArchiveService:
 
     # ---- commands --------------------------------------------------------------------------
     async def start(self, project_key: str, opts: StartOptions) -> Archive:
+        layout = self._checked_layout(opts.layout) if opts.layout is not None else None
         session = await self._sessions.get(project_key, opts.session_id)
         if session.media_mode is MediaMode.RELAYED:
             raise Conflict("relayed (peer-to-peer) sessions cannot be archived; create a routed session")
         if self._launcher is not None:
             self._launcher.check_space()
-        if await self._records.running(session.id):
-            raise Conflict("this session is already being recorded")
+        if any(a.multi_archive_tag == opts.multi_archive_tag for a in await self._records.running(session.id)):
+            raise Conflict(_already_recording(opts.multi_archive_tag))
         if self._rooms.connected_count(session.id) == 0:
             raise BadRequest("no clients are actively connected to the session")
         if self._launcher is None:
@@ -151,7 +165,7 @@ class ArchiveService:
             output_mode=opts.output_mode,
             stream_mode=opts.stream_mode,
             resolution=opts.resolution,
-            layout=opts.layout,
+            layout=layout,
             max_bitrate=opts.max_bitrate,
             quantization_parameter=opts.quantization_parameter,
             multi_archive_tag=opts.multi_archive_tag,
@@ -162,13 +176,13 @@ class ArchiveService:
         try:
             await self._records.add(archive)
         except AlreadyRecording:
-            raise Conflict("this session is already being recorded") from None
+            raise Conflict(_already_recording(opts.multi_archive_tag)) from None
         try:
             await self._launcher.start(archive, lambda exc: self._recording_failed(archive.id, exc))
-        except Exception:
+        except Exception as exc:
             log.exception("recorder failed to start", archive=archive.id)
-            failed = await self._transition(archive, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
-            return failed
+            await self._transition(archive, ArchiveStatus.FAILED, Reason.SYSTEM_FAILURE)
+            raise RecordingFailed(f"the recorder could not start: {exc}") from exc
         await self._notify(archive)
         return archive
 
@@ -179,8 +193,8 @@ class ArchiveService:
         session = await self._sessions.find(session_id)
         if session is None or session.archive_mode is not ArchiveMode.ALWAYS or self._closing:
             return None
-        if await self._records.running(session_id):
-            return None
+        if any(a.multi_archive_tag is None for a in await self._records.running(session_id)):
+            return None  # (tagged archives started by REST record alongside the automatic one)
         try:
             archive = await self.start(session.project_key, auto_archive_options(session))
         except ArchivistError as exc:  # a concurrent start won, or the room emptied meanwhile
@@ -188,6 +202,44 @@ class ArchiveService:
             return None
         log.info("auto-archive started", archive=archive.id, session_id=session_id, rollover_of=rollover_of)
         return archive
+
+    async def set_layout(self, project_key: str, archive_id: str, layout: dict[str, Any]) -> Archive:
+        """``PUT /archive/{id}/layout``: a recording composed archive changes layout now (the
+        layout was checked by ``options.parse_layout``); the archive keeps the new one."""
+        archive = await self.get(project_key, archive_id)
+        if archive.output_mode != "composed":
+            raise BadRequest("an individual archive has no layout")
+        if archive.status not in RECORDING or self._launcher is None:
+            raise BadRequest("the layout can only be changed while the archive is recording")
+        layout = self._checked_layout(layout)
+        if not await self._launcher.set_layout(archive, layout):
+            raise Conflict("the archive's recorder is not running on this server")
+        updated = archive.evolve(layout=layout, updated_at=self._clock.now_ms())
+        if not await self._records.save_if_status(updated, archive.status):
+            raise Conflict("the archive stopped while its layout changed")
+        return updated
+
+    async def select_stream(
+        self, project_key: str, archive_id: str, stream_id: str, *, add: bool, has_audio: bool = True,
+        has_video: bool = True,
+    ) -> None:
+        """``PATCH /archive/{id}/streams`` of a ``streamMode: manual`` archive: add a stream of
+        the session (with its audio, its video or both) or remove one."""
+        archive = await self.get(project_key, archive_id)
+        if archive.stream_mode != "manual":
+            raise MethodNotAllowed(
+                f"archive {archive.id} uses streamMode 'auto': streams cannot be added or removed")
+        if archive.status not in RECORDING or self._launcher is None:
+            raise Conflict(f"archive is not being recorded (status {archive.status.value})")
+        if add:
+            room = self._rooms.get(archive.session_id)
+            if room is None or room.find_stream(stream_id) is None:
+                raise NotFound("stream not found in the archive's session")
+            done = await self._launcher.select_stream(archive, stream_id, has_audio, has_video)
+        else:
+            done = await self._launcher.deselect_stream(archive, stream_id)
+        if not done:
+            raise Conflict("the archive's recorder is not running on this server")
 
     async def stop(self, project_key: str, archive_id: str, reason: Reason = Reason.USER_INITIATED) -> Archive:
         archive = await self.get(project_key, archive_id)
@@ -210,6 +262,58 @@ class ArchiveService:
                 log.info("archive already stopping", archive=archive_id, reason=reason.value, detail=exc.message)
 
         await self._persistently(f"stop ({reason.value})", archive_id, attempt)
+
+    async def pause_session(self, session_id: str) -> None:
+        """The last client left: the session's archives are ``paused`` and stop after
+        ``idle_timeout_s`` (``session ended``) unless a client comes back first (0: now)."""
+        if self._rooms.connected_count(session_id) > 0:
+            return  # a client joined meanwhile
+        for archive in await self._records.running(session_id):
+            if self.idle_timeout_s <= 0 or self._closing:
+                log.info("every client left; stopping the archive", archive=archive.id)
+                await self.stop_if_recording(archive.id, Reason.SESSION_ENDED)
+                continue
+            if archive.status is not ArchiveStatus.STARTED:
+                continue
+            try:
+                await self._transition(archive, ArchiveStatus.PAUSED, archive.reason)
+            except ConcurrentChange:  # stopped meanwhile
+                continue
+            log.info("every client left; archive paused", archive=archive.id, stops_in_s=self.idle_timeout_s)
+            old = self._idle.pop(archive.id, None)
+            if old is not None:
+                old.cancel()
+            self._idle[archive.id] = self._timer_tasks.spawn(self._idle_stop(archive.id), f"idle {archive.id}")
+
+    async def resume_session(self, session_id: str) -> None:
+        """A client joined: the session's paused archives record on (``started`` again, the
+        same archive; its clients hear ``archiveStarted``)."""
+        for archive in await self._records.running(session_id):
+            if archive.status is not ArchiveStatus.PAUSED:
+                continue
+            timer = self._idle.pop(archive.id, None)
+            if timer is not None:
+                timer.cancel()
+            try:
+                resumed = await self._transition(archive, ArchiveStatus.STARTED, archive.reason)
+            except ConcurrentChange:  # the idle stop won
+                continue
+            log.info("a client came back; archive resumed", archive=archive.id)
+            room = self._rooms.get(session_id)
+            if room is not None:
+                await room.set_archive(resumed.id, resumed.name, started=True)
+
+    async def _idle_stop(self, archive_id: str) -> None:
+        await self._clock.sleep_until(self._clock.now_ms() + int(self.idle_timeout_s * 1000))
+        self._idle.pop(archive_id, None)
+        self._work.spawn(self._stop_if_paused(archive_id), f"idle stop {archive_id}")
+
+    async def _stop_if_paused(self, archive_id: str) -> None:
+        archive = await self._records.get(archive_id)
+        if archive is not None and archive.status is ArchiveStatus.PAUSED:
+            log.info("archive paused for the idle timeout; stopping", archive=archive_id,
+                     idle_s=self.idle_timeout_s)
+            await self.stop_if_recording(archive_id, Reason.SESSION_ENDED)
 
     async def stop_recording(self, archive: Archive, reason: Reason) -> Archive:
         """Step 1: a recording archive is ``stopped`` now, which is what a stop request answers
@@ -339,6 +443,7 @@ class ArchiveService:
         self._closing = True
         await self._timer_tasks.close()
         self._timers.clear()
+        self._idle.clear()
         await self._work.close(cancel=False)
         failures = Failures("stopping the archives still recording")
         for archive in await self._records.running():
@@ -368,6 +473,14 @@ class ArchiveService:
             await self.auto_start(archive.session_id, rollover_of=archive.id)
 
     # ---- internals -------------------------------------------------------------------------
+    def _checked_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        if self._launcher is None:
+            return layout  # (nothing will be drawn: the start is refused further on)
+        try:
+            return self._launcher.check_layout(layout)
+        except ValueError as exc:
+            raise BadRequest(f"layout: {exc}") from None
+
     async def _persistently(self, what: str, archive_id: str, step: Callable[[], Awaitable[T]]) -> T:
         """Run a rule's bookkeeping ``step`` until the database takes it: retried with backoff
         while it is unavailable (a full disk frees up, a database comes back). At shutdown it
@@ -436,15 +549,22 @@ class ArchiveService:
             started = True
         elif archive.status not in RECORDING and archive.id in self._announced:
             self._announced.discard(archive.id)
-            timer = self._timers.pop(archive.id, None)
-            if timer is not None:
-                timer.cancel()
+            for timers in (self._timers, self._idle):
+                timer = timers.pop(archive.id, None)
+                if timer is not None:
+                    timer.cancel()
             started = False
         else:
             return
         room = self._rooms.get(archive.session_id)
         if room is not None:
             await room.set_archive(archive.id, archive.name, started=started)
+
+
+def _already_recording(tag: str | None) -> str:
+    if tag is None:
+        return "this session is already being recorded (set a multiArchiveTag to record it again)"
+    return f"this session is already being recorded with multiArchiveTag {tag[:64]!r}"
 
 
 def _valid_id(archive_id: str) -> bool:

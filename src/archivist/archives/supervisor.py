@@ -2,7 +2,8 @@
 
 The :class:`ArchiveSupervisor` is a ``RoomObserver`` and applies the spec's room rules:
 
-* an archive stops when every client has left its session (reason ``session ended``);
+* an archive is ``paused`` when every client has left its session, and stops after the idle
+  timeout (reason ``session ended``) unless a client joins again, which resumes it;
 * an auto-archived session (``archiveMode=always``) starts recording when a stream is
   published (and stops, by the rule above, when the last client leaves).
 
@@ -19,7 +20,6 @@ from collections.abc import Awaitable, Callable
 
 from archivist import logs
 from archivist.archives.service import ArchiveService
-from archivist.archives.status import Reason
 from archivist.lifecycle import Tasks
 from archivist.rooms.connection import Connection
 from archivist.rooms.reasons import CloseReason
@@ -47,7 +47,8 @@ class ArchiveSupervisor:
         return None
 
     def connection_created(self, room: Room, connection: Connection) -> None:
-        return None
+        session_id = room.session_id
+        self._room_work(session_id, lambda: self._archives.resume_session(session_id), f"client joined {session_id}")
 
     def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None:
         if any(not c.closed for c in room.connections.values()):
@@ -60,9 +61,7 @@ class ArchiveSupervisor:
         await self._archives.auto_start(session_id)
 
     async def _session_emptied(self, session_id: str) -> None:
-        for archive in await self._archives.recording(session_id):
-            log.info("every client left; stopping the archive", archive=archive.id)
-            await self._archives.stop_if_recording(archive.id, Reason.SESSION_ENDED)
+        await self._archives.pause_session(session_id)
 
     def _room_work(self, session_id: str, work: Callable[[], Awaitable[None]], name: str) -> None:
         """Run ``work`` after the session's earlier room work, whatever became of it."""

@@ -10,7 +10,7 @@ import itertools
 import json
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,11 +310,13 @@ class ArchivistClient:
         wait_created: bool = True,
         marks: SyncMarks | None = None,
         sources: tuple[MediaStreamTrack | None, MediaStreamTrack | None] | None = None,
+        layout_classes: Sequence[str] | None = None,
     ) -> Publication:
         """Publish a moving test pattern (and a tone); returns once the stream is announced.
         With ``marks``, publish flashes and beeps at the same instants instead (A/V sync);
         with ``sources``, publish these (audio, video) tracks (a track may yield encoded
-        ``av.Packet``s of ``codec``, which aiortc sends without encoding)."""
+        ``av.Packet``s of ``codec``, which aiortc sends without encoding). ``layout_classes``:
+        the stream's ``layoutClassList`` (default: the token's initial layout classes)."""
         pc = RTCPeerConnection(self.rtc_configuration())
         tracks: list[MediaStreamTrack] = []
         if sources is not None:
@@ -342,6 +344,7 @@ class ArchivistClient:
             transceiver.setCodecPreferences(prefs)
             tracks.append(pattern)
         await pc.setLocalDescription(await pc.createOffer())
+        extra: dict[str, Any] = {} if layout_classes is None else {"layoutClassList": list(layout_classes)}
         try:
             reply = await self.request(
                 "publish",
@@ -353,6 +356,7 @@ class ArchivistClient:
                 height=height,
                 frameRate=fps,
                 sdp=pc.localDescription.sdp,
+                **extra,
             )
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
         except BaseException:

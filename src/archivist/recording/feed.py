@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from archivist import logs
 from archivist.media.seams import EncodedPacket
 from archivist.recording.decoder import CODECS
-from archivist.recording.recorder import ComposedRecorder
+from archivist.recording.individual import PacketRecorder
 from archivist.recording.sync import StreamSync
 from archivist.rooms.media import PublisherMedia
 
 log = logs.get(__name__)
+
+
+class FeedTarget(PacketRecorder, Protocol):
+    """A started recorder (composed or individual): its clock zero and its packet inputs."""
+
+    t0: float | None
 
 
 class StreamFeed:
@@ -29,10 +35,11 @@ class StreamFeed:
         self,
         stream_id: str,
         publisher: PublisherMedia,
-        recorder: ComposedRecorder,
+        recorder: FeedTarget,
         *,
         audio: bool,
         video: bool,
+        fps: int = 30,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream_id = stream_id
@@ -50,8 +57,7 @@ class StreamFeed:
                 log.warning("track not recordable", stream=stream_id, kind=kind, codec=info.mime_type)
         if recorder.t0 is None:
             raise RuntimeError("the recorder must be started before streams are fed to it")
-        self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, recorder.t0,
-                               recorder.options.fps)
+        self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, recorder.t0, fps)
         self.unplaced = 0
         self.packets = dict.fromkeys(self.codecs, 0)
         self._removers: list[Callable[[], None]] = []

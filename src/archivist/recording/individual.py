@@ -168,6 +168,8 @@ class IndividualRecorder:
         self.t0: float | None = None
         self.created_at_ms: int | None = None
         self.stats: dict[str, Any] = {}
+        self.cpu_seconds = 0.0
+        """CPU time the worker thread used so far (reading the inbox, writing the files)."""
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -480,11 +482,13 @@ class IndividualRecorder:
             return
         self._signal(self._started)
         latency = self.options.latency_s
+        cpu0 = time.thread_time()
         try:
             while self._stop_at is None:
                 horizon = self._now() - latency  # read the clock first: what is older has arrived
                 self._drain()
                 self._tick(horizon)
+                self.cpu_seconds = time.thread_time() - cpu0
                 self._wake.wait(0.02)
                 self._wake.clear()
             self._result = self._finish(self._stop_at)

@@ -4,13 +4,17 @@ It implements the archive layer's ``RecorderLauncher`` protocol (``start(archive
 ``stop(archive) -> RecordingOutcome``, ``recover``) and the rooms' ``RoomObserver`` hooks, so a
 recording follows its session: every stream already published when the archive starts, and
 every stream published later, is fed in (:class:`~archivist.recording.feed.StreamFeed`); a
-stream that goes away leaves the picture and the mix. The launcher owns its recorders: it
-creates one :class:`~archivist.recording.recorder.ComposedRecorder` per archive and closes it
-(on stop, and every one left at shutdown). The recorder is a subscriber like any other, inside
-this process; this class is the seam where it could move to a process of its own.
+stream that goes away leaves the picture and the mix. With ``streamMode: manual`` only the
+streams added by :meth:`InServerLauncher.select_stream` are fed. The launcher owns its
+recorders: one :class:`~archivist.recording.recorder.ComposedRecorder` (``outputMode:
+composed``) or :class:`~archivist.recording.individual.IndividualRecorder` (``individual``) per
+archive, closed on stop and at shutdown. The recorder is a subscriber like any other, inside
+this process; this class is the seam where it could move to a process of its own: it talks
+to a recorder only through its inputs and, for the live layout, its ``layout`` attribute.
 
 Files: ``<archives_dir>/<project key>/<archive id>.mp4``, written incrementally (fragmented
-MP4), so a killed server leaves a playable file for start-up recovery to finish.
+MP4), so a killed server leaves a playable file for start-up recovery to finish. Individual:
+the streams' files and journal in ``<archive id>/``, then ``<archive id>.zip``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import errno
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from archivist import logs
 from archivist.archives.model import Archive
@@ -29,7 +34,10 @@ from archivist.lifecycle import Failures
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
 from archivist.recording.finalize import sha256_file
-from archivist.recording.layout import BestFit
+from archivist.recording.individual import IndividualOptions, IndividualRecorder
+from archivist.recording.individual_recovery import recover_individual
+from archivist.recording.layout import ArchiveLayout, LayoutSpec
+from archivist.recording.package import ArchiveInfo
 from archivist.recording.recorder import ComposedRecorder, RecordingError, RecordingOptions
 from archivist.recording.recovery import RecoveryError, recover_file
 from archivist.rooms.connection import Connection
@@ -41,13 +49,23 @@ from archivist.rooms.stream import Stream
 log = logs.get(__name__)
 
 
-def archive_path(archives_dir: Path, project_key: str, archive_id: str) -> Path:
-    return archives_dir / project_key / f"{archive_id}.mp4"
+def _suffix(output_mode: str) -> str:
+    return ".zip" if output_mode == "individual" else ".mp4"
 
 
-def storage_key(project_key: str, archive_id: str) -> str:
+def archive_path(archives_dir: Path, project_key: str, archive_id: str, output_mode: str = "composed") -> Path:
+    """The archive's file: its MP4, or the ZIP of an individual archive."""
+    return archives_dir / project_key / f"{archive_id}{_suffix(output_mode)}"
+
+
+def work_directory(archives_dir: Path, project_key: str, archive_id: str) -> Path:
+    """Where an individual archive's stream files and journal are written before the ZIP."""
+    return archives_dir / project_key / archive_id
+
+
+def storage_key(project_key: str, archive_id: str, output_mode: str = "composed") -> str:
     """The file's path relative to the archives directory (posix)."""
-    return f"{project_key}/{archive_id}.mp4"
+    return f"{project_key}/{archive_id}{_suffix(output_mode)}"
 
 
 def recording_options(archive: Archive, preset: str | None = None) -> RecordingOptions:
@@ -83,11 +101,38 @@ class DiskSpace:
         return self.free_bytes < self.min_free_bytes
 
 
+Recorder = ComposedRecorder | IndividualRecorder
+
+
 @dataclass
 class _Recording:
     archive: Archive
-    recorder: ComposedRecorder
+    recorder: Recorder
     feeds: dict[str, StreamFeed] = field(default_factory=dict)
+    selected: dict[str, tuple[bool, bool]] = field(default_factory=dict)
+    """``streamMode: manual``: the streams added (stream id -> hasAudio, hasVideo)."""
+
+    @property
+    def manual(self) -> bool:
+        return self.archive.stream_mode == "manual"
+
+    @property
+    def lag_seconds(self) -> float:
+        r = self.recorder
+        return r.lag_seconds if isinstance(r, ComposedRecorder) else r.options.latency_s
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        r = self.recorder
+        return r.dropped if isinstance(r, ComposedRecorder) else {"packets": r.dropped}
+
+    @property
+    def behind_s(self) -> float:
+        return self.recorder.behind_s if isinstance(self.recorder, ComposedRecorder) else 0.0
+
+    @property
+    def degraded(self) -> bool:
+        return self.recorder.degraded if isinstance(self.recorder, ComposedRecorder) else False
 
 
 @dataclass(frozen=True)
@@ -125,8 +170,7 @@ class InServerLauncher:
     def load(self) -> list[RecordingLoad]:
         return [
             RecordingLoad(rec.archive.id, rec.archive.project_key, rec.recorder.cpu_seconds,
-                          rec.recorder.lag_seconds, len(rec.feeds), rec.recorder.dropped,
-                          rec.recorder.behind_s, rec.recorder.degraded)
+                          rec.lag_seconds, len(rec.feeds), rec.dropped, rec.behind_s, rec.degraded)
             for rec in self._active.values()
         ]
 
@@ -162,34 +206,50 @@ class InServerLauncher:
 
     def behind(self) -> dict[str, float]:
         """Archive id -> seconds its picture is behind, for the recorders that cannot keep up."""
-        return {aid: round(rec.recorder.behind_s, 2) for aid, rec in self._active.items() if rec.recorder.degraded}
+        return {aid: round(rec.behind_s, 2) for aid, rec in self._active.items() if rec.degraded}
 
     # ---- RecorderLauncher --------------------------------------------------------------------
     async def start(self, archive: Archive, on_failure: FailureCallback) -> None:
         if archive.id in self._active:
             raise RuntimeError(f"archive {archive.id} is already recording")
-        path = archive_path(self._dir, archive.project_key, archive.id)
+        path = archive_path(self._dir, archive.project_key, archive.id, archive.output_mode)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        recorder = ComposedRecorder(
-            path,
-            recording_options(archive, self._preset),
-            layout=BestFit(),
-            on_error=lambda exc: self._failed(archive.id, exc, on_failure),
-            name=f"archive-{archive.id[:8]}",
-        )
-        rec = _Recording(archive, recorder)
-        recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
+        rec = _Recording(archive, self._recorder(archive, path, on_failure))
+        rec.recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
         self._active[archive.id] = rec
         try:
-            await recorder.start()
+            await rec.recorder.start()
         except BaseException:
             self._active.pop(archive.id, None)
             raise
         room = self._rooms.get(archive.session_id)
-        for stream in room.streams() if room is not None else []:
+        for stream in room.streams() if room is not None and not rec.manual else []:
             self._attach(rec, stream)
         log.info("archive recording", archive=archive.id, session_id=archive.session_id,
                  streams=len(rec.feeds), path=str(path))
+
+    def _recorder(self, archive: Archive, path: Path, on_failure: FailureCallback) -> Recorder:
+        def failed(exc: BaseException) -> None:
+            self._failed(archive.id, exc, on_failure)
+
+        name = f"archive-{archive.id[:8]}"
+        if archive.output_mode == "individual":
+            info = ArchiveInfo(archive.id, archive.session_id, archive.project_key, archive.name, archive.created_at)
+            return IndividualRecorder(
+                work_directory(self._dir, archive.project_key, archive.id),
+                info,
+                IndividualOptions(has_audio=archive.has_audio, has_video=archive.has_video),
+                zip_path=path,
+                on_error=failed,
+                name=name,
+            )
+        return ComposedRecorder(
+            path,
+            recording_options(archive, self._preset),
+            layout=ArchiveLayout(LayoutSpec.from_json(archive.layout)),
+            on_error=failed,
+            name=name,
+        )
 
     async def stop(self, archive: Archive) -> RecordingOutcome:
         rec = self._active.pop(archive.id, None)
@@ -213,7 +273,7 @@ class InServerLauncher:
         return RecordingOutcome(
             duration=round(result.duration),
             size=result.size,
-            storage_key=storage_key(archive.project_key, archive.id),
+            storage_key=storage_key(archive.project_key, archive.id, archive.output_mode),
             sha256=result.sha256,
         )
 
@@ -228,20 +288,79 @@ class InServerLauncher:
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Start-up: finish the file a killed process left for ``archive`` (None: nothing
-        playable). Truncates a torn last fragment; reports the file's true duration and size."""
-        path = archive_path(self._dir, archive.project_key, archive.id)
+        playable). Truncates a torn last fragment; reports the file's true duration and size.
+        An individual archive: its stream files are repaired, its manifest and ZIP written."""
+        path = archive_path(self._dir, archive.project_key, archive.id, archive.output_mode)
+        key = storage_key(archive.project_key, archive.id, archive.output_mode)
+        if archive.output_mode == "individual":
+            work = work_directory(self._dir, archive.project_key, archive.id)
+            try:
+                result = await asyncio.to_thread(recover_individual, work, path)
+            except RecoveryError as exc:
+                log.warning("individual archive not recoverable", archive=archive.id, error=str(exc))
+                return None
+            return RecordingOutcome(duration=round(result.duration), size=result.size, storage_key=key,
+                                    sha256=result.sha256)
         try:
             recovered = await asyncio.to_thread(recover_file, path)
         except RecoveryError as exc:
             log.warning("archive file not recoverable", archive=archive.id, error=str(exc))
             return None
         digest = await asyncio.to_thread(sha256_file, path)
-        return RecordingOutcome(
-            duration=round(recovered.duration),
-            size=recovered.size,
-            storage_key=storage_key(archive.project_key, archive.id),
-            sha256=digest,
-        )
+        return RecordingOutcome(duration=round(recovered.duration), size=recovered.size, storage_key=key,
+                                sha256=digest)
+
+    # ---- what the archive service asks of a running recording ---------------------------------
+    def check_layout(self, layout: dict[str, Any]) -> dict[str, Any]:
+        """What a composed recorder will draw (``LayoutError``, a ValueError, when it cannot)."""
+        return LayoutSpec.from_json(layout).to_json()
+
+    async def set_layout(self, archive: Archive, layout: dict[str, Any]) -> bool:
+        """``PUT /archive/{id}/layout``: the composed picture takes it at its next frame.
+        False: no recorder of this archive runs here."""
+        rec = self._active.get(archive.id)
+        if rec is None or not isinstance(rec.recorder, ComposedRecorder):
+            return False
+        rec.recorder.layout.set(LayoutSpec.from_json(layout))
+        rec.archive = rec.archive.evolve(layout=layout)
+        return True
+
+    async def select_stream(self, archive: Archive, stream_id: str, has_audio: bool, has_video: bool) -> bool:
+        """``streamMode: manual``: record this stream (again, with other tracks: re-fed).
+        False: no recorder of this archive runs here."""
+        rec = self._active.get(archive.id)
+        if rec is None:
+            return False
+        rec.selected[stream_id] = (has_audio, has_video)
+        self._detach(rec, stream_id)
+        room = self._rooms.get(archive.session_id)
+        stream = room.find_stream(stream_id) if room is not None else None
+        if stream is not None:
+            self._attach(rec, stream)
+        return True
+
+    async def deselect_stream(self, archive: Archive, stream_id: str) -> bool:
+        rec = self._active.get(archive.id)
+        if rec is None:
+            return False
+        rec.selected.pop(stream_id, None)
+        self._detach(rec, stream_id)
+        return True
+
+    def recorded_streams(self, archive_id: str) -> list[dict[str, Any]]:
+        """The archive's ``streams`` (today's API): what is recorded now, with its tracks."""
+        rec = self._active.get(archive_id)
+        if rec is None:
+            return []
+        return [{"streamId": sid, "hasAudio": feed.has_audio, "hasVideo": feed.has_video}
+                for sid, feed in rec.feeds.items()]
+
+    def stream_classes_changed(self, session_id: str, stream: Stream) -> None:
+        """A stream's layout classes changed (``PUT /session/{id}/stream``)."""
+        for rec in self.recordings(session_id):
+            if isinstance(rec.recorder, ComposedRecorder) and stream.id in rec.feeds:
+                rec.recorder.layout.set_stream(stream.id, classes=stream.layout_classes)
+
 
     async def close(self) -> None:
         """Shutdown: close every recorder still running (their files stay complete and
@@ -261,26 +380,35 @@ class InServerLauncher:
     def _attach(self, rec: _Recording, stream: Stream) -> None:
         if stream.id in rec.feeds or stream.closed:
             return
-        feed = StreamFeed(
-            stream.id,
-            stream.media,
-            rec.recorder,
-            # the tracks it has, muted or not: a muted stream stays in the mix and the picture
-            audio=rec.archive.has_audio,
-            video=rec.archive.has_video,
-        )
+        # the tracks it has, muted or not: a muted stream stays in the mix and the picture
+        audio, video = rec.archive.has_audio, rec.archive.has_video
+        if rec.manual:
+            if stream.id not in rec.selected:
+                return
+            want_audio, want_video = rec.selected[stream.id]
+            audio, video = audio and want_audio, video and want_video
+        recorder = rec.recorder
+        fps = recorder.options.fps if isinstance(recorder, ComposedRecorder) else 30
+        feed = StreamFeed(stream.id, stream.media, recorder, audio=audio, video=video, fps=fps)
         if not feed.codecs:
             return
+        if isinstance(recorder, ComposedRecorder):
+            recorder.layout.set_stream(stream.id, classes=stream.layout_classes, video_type=stream.video_type,
+                                       owner=stream.connection.id)
+        else:
+            recorder.set_stream_info(stream.id, connection_data=stream.connection.data, video_type=stream.video_type)
         rec.feeds[stream.id] = feed
         feed.start()
-        if not stream.has_video and feed.has_video:
-            rec.recorder.set_placeholder(stream.id, stream.name)
+        if not stream.has_video and feed.has_video and isinstance(recorder, ComposedRecorder):
+            recorder.set_placeholder(stream.id, stream.name)
         log.info("stream recorded", archive=rec.archive.id, stream=stream.id, codecs=feed.codecs)
 
     def _detach(self, rec: _Recording, stream_id: str) -> None:
         feed = rec.feeds.pop(stream_id, None)
         if feed is not None:
             feed.close()
+            if isinstance(rec.recorder, ComposedRecorder):
+                rec.recorder.layout.forget_stream(stream_id)
             log.info("stream left the recording", archive=rec.archive.id, stream=stream_id, **feed.stats())
 
     def _keyframe_needed(self, rec: _Recording, stream_id: str) -> None:
@@ -310,7 +438,8 @@ class InServerLauncher:
         """Video muted: its tile shows the stream's name on a placeholder; unmuted: the video."""
         for rec in self.recordings(room.session_id):
             feed = rec.feeds.get(stream.id)
-            if feed is not None and feed.has_video:
+            # individual files fill the gap themselves (their track stays continuous)
+            if feed is not None and feed.has_video and isinstance(rec.recorder, ComposedRecorder):
                 rec.recorder.set_placeholder(stream.id, None if stream.has_video else stream.name)
 
     def connection_created(self, room: Room, connection: Connection) -> None:

@@ -33,7 +33,7 @@ from archivist.media.timing import WindowMin
 from archivist.recording.decoder import TrackDecoder
 from archivist.recording.encoder import AudioSettings, VideoSettings
 from archivist.recording.finalize import RecordingResult, finalize_file
-from archivist.recording.layout import Layout, parse_resolution
+from archivist.recording.layout import ArchiveLayout, Layout, parse_resolution
 from archivist.recording.pipeline import RecordingPipeline
 
 log = logs.get(__name__)
@@ -162,7 +162,7 @@ class ComposedRecorder:
             raise ValueError("a recording needs audio, video or both")
         self._video_settings = self.options.video_settings()  # validates early, on the caller
         self._audio_settings = self.options.audio_settings()
-        self._layout = layout
+        self._layout: Layout = layout if layout is not None else ArchiveLayout()
         self._now = now
         self._on_error = on_error
         self._name = name
@@ -212,6 +212,14 @@ class ComposedRecorder:
         if new != self._state and new not in TRANSITIONS[self._state]:
             raise RuntimeError(f"recorder cannot go from {self._state} to {new}")
         self._state = new
+
+    @property
+    def layout(self) -> ArchiveLayout:
+        """The live layout (``set``, ``set_stream``, ``forget_stream``: thread-safe, taken at the
+        next frame). Only a recorder made with an :class:`ArchiveLayout` (or none) has one."""
+        if not isinstance(self._layout, ArchiveLayout):
+            raise TypeError(f"this recorder's layout ({type(self._layout).__name__}) cannot be changed")
+        return self._layout
 
     @property
     def error(self) -> BaseException | None:

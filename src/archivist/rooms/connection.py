@@ -10,6 +10,7 @@ closes too. Those waits are tasks of the connection, ended when it closes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ class Connection:
         width: int | None = None,
         height: int | None = None,
         frame_rate: int | None = None,
+        layout_classes: Sequence[str] | None = None,
     ) -> tuple[Stream, str]:
         """Create a stream and its media, answer the client's offer; returns the stream and the
         answer SDP. The room hears of the stream once its media flows."""
@@ -98,7 +100,7 @@ class Connection:
             width=width,
             height=height,
             frame_rate=frame_rate,
-            layout_classes=list(self.token.layout_classes),
+            layout_classes=list(self.token.layout_classes if layout_classes is None else layout_classes),
         )
         self.streams[stream.id] = stream
         try:

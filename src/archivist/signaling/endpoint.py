@@ -355,6 +355,7 @@ class SignalingSession:
                     width=request.width,
                     height=request.height,
                     frame_rate=request.frame_rate,
+                    layout_classes=request.layout_classes,
                 )
                 self.sink.send(m.reply(rid, "published", stream=stream.describe(), sdp=sdp))
             case m.Unpublish(stream_id=stream_id):

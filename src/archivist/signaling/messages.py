@@ -90,6 +90,8 @@ class Publish:
     width: int | None = None
     height: int | None = None
     frame_rate: int | None = None
+    layout_classes: tuple[str, ...] | None = None
+    """``layoutClassList``: the stream's layout classes (None: the token's initial ones)."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,14 @@ class _Fields:
             out.append(self._checked(name, item, 1024))
         return tuple(out)
 
+    def opt_strings(self, name: str, *, max_items: int = 32, max_len: int = 200) -> tuple[str, ...] | None:
+        value = self.obj.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > max_items or not all(isinstance(v, str) for v in value):
+            raise self._bad(f"'{name}' must be an array of at most {max_items} strings")
+        return tuple(self._checked(name, v, max_len) for v in value)
+
     def opt_int(self, name: str) -> int | None:
         value = self.obj.get(name)
         if value is None:
@@ -329,6 +339,7 @@ def parse(text: str | bytes) -> Request:
             width=f.opt_int("width"),
             height=f.opt_int("height"),
             frame_rate=f.opt_int("frameRate"),
+            layout_classes=f.opt_strings("layoutClassList"),
         )
     if kind == "unpublish":
         return Unpublish(rid, f.string("streamId"))

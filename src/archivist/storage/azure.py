@@ -48,6 +48,7 @@ from archivist.storage.base import (
     StorageError,
     StoredObject,
     content_disposition,
+    content_type,
 )
 
 BLOCK_SIZE = 4 << 20
@@ -189,7 +190,7 @@ class AzureStorage:
                 account_key=signing[1], permission=BlobSasPermissions(read=True),
                 start=now - timedelta(minutes=5),  # clock skew between us and the service
                 expiry=now + timedelta(seconds=ttl),
-                content_type=CONTENT_TYPE, content_disposition=content_disposition(filename),
+                content_type=content_type(filename), content_disposition=content_disposition(filename),
             )
             return Redirect(f"{self._blob(key).url}?{sas}")
         size = self._size(key)

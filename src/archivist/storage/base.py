@@ -12,12 +12,22 @@ from typing import Protocol
 from urllib.parse import quote
 
 CONTENT_TYPE = "video/mp4"
+ZIP_CONTENT_TYPE = "application/zip"
 
 
-def download_name(archive_id: str, name: str | None) -> str:
+def file_suffix(output_mode: str) -> str:
+    """A composed archive is an MP4 file; an individual one a ZIP (its streams and manifest)."""
+    return ".zip" if output_mode == "individual" else ".mp4"
+
+
+def content_type(filename: str) -> str:
+    return ZIP_CONTENT_TYPE if filename.endswith(".zip") else CONTENT_TYPE
+
+
+def download_name(archive_id: str, name: str | None, suffix: str = ".mp4") -> str:
     """The file name a download is saved as: the archive's name when it has one, else its id."""
     base = re.sub(r"[\x00-\x1f\x7f/\\]+", "_", (name or "").strip()).strip(". ")[:100]
-    return f"{base or archive_id}.mp4"
+    return f"{base or archive_id}{suffix}"
 
 
 def content_disposition(filename: str) -> str:

@@ -35,7 +35,7 @@ from archivist.archives.status import ArchiveStatus, Reason
 from archivist.clock import now_ms
 from archivist.config import Settings
 from archivist.storage.backends import open_store
-from archivist.storage.base import Location, Storage, StorageError, StreamingStorage, download_name
+from archivist.storage.base import Location, Storage, StorageError, StreamingStorage, download_name, file_suffix
 from archivist.storage.file_states import FileState, leading_to
 from archivist.storage.live import LiveUploads, drop_journal, object_key, read_journal
 from archivist.storage.local import LocalStorage
@@ -226,7 +226,7 @@ class ArchiveFiles:
         """How to download a downloadable archive's file: serve the local copy, or redirect."""
         if archive.storage_key is None:
             return None
-        filename = download_name(archive.id, archive.name)
+        filename = download_name(archive.id, archive.name, file_suffix(archive.output_mode))
         ttl = self._settings.download_url_ttl
         row = await self._files.get(archive.id)
         if row is None or row.local_copy:

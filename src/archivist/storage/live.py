@@ -43,7 +43,7 @@ from archivist.archives.ports import RecordingOutcome
 from archivist.archives.status import ArchiveStatus
 from archivist.lifecycle import Tasks
 from archivist.recording.fragments import FragmentTail
-from archivist.storage.base import ObjectUpload, StorageError, StoredObject, StreamingStorage
+from archivist.storage.base import ObjectUpload, StorageError, StoredObject, StreamingStorage, file_suffix
 from archivist.store.storage_targets import AZURE, S3, StorageTarget
 
 log = logs.get(__name__)
@@ -58,8 +58,9 @@ def recording_key(archive: Archive) -> str:
 
 
 def object_key(prefix: str, archive: Archive) -> str:
-    """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``."""
-    return f"{prefix}{archive.project_key}/{archive.id}/archive.mp4"
+    """Where an archive goes in a bucket: OpenTok's own layout, ``{prefix}{apiKey}/{id}/archive.mp4``
+    (``archive.zip`` for individual output)."""
+    return f"{prefix}{archive.project_key}/{archive.id}/archive{file_suffix(archive.output_mode)}"
 
 
 # ---- the journal -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from archivist.storage.base import (
     StorageError,
     StoredObject,
     content_disposition,
+    content_type,
 )
 
 log = logs.get(__name__)
@@ -173,7 +174,7 @@ class S3Storage:
                 Params={
                     "Bucket": self.settings.bucket,
                     "Key": key,
-                    "ResponseContentType": CONTENT_TYPE,
+                    "ResponseContentType": content_type(filename),
                     "ResponseContentDisposition": content_disposition(filename),
                 },
                 ExpiresIn=ttl,
