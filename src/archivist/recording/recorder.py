@@ -474,7 +474,8 @@ class ComposedRecorder:
             while self._stop_at is None:
                 taken = self._drain(pipeline)
                 now = self._now()
-                self.lag_seconds = max(0.0, now - rendered)
+                # at least the latency: before its first render the output trails by that much too
+                self.lag_seconds = max(self.latency, now - rendered)
                 # rendered up to the instant the inbox was taken (less the latency), not up to
                 # now: when decoding the backlog took longer than the latency (a starved
                 # worker), the sound pushed meanwhile is still in the inbox, and rendering past

@@ -52,6 +52,10 @@ COHERENT = 0.5
 """The frames' phases must agree this much (mean resultant length) to be locked to the grid."""
 MAX_FOLLOW = 0.5
 """How far (in frames) following the frames may move a stream from where it was put on the grid."""
+SETTLE_FRAMES = 30
+"""Frames after a lock during which following is free: the lock itself is taken from one frame,
+whose capture jitter (a starting browser) may put it a fair part of a frame off the stream's
+true phase; ``MAX_FOLLOW`` counts from where the first second of frames put it."""
 
 
 def grid_residual(position: float) -> float:
@@ -86,6 +90,7 @@ class StreamSync:
         """Seconds every track of the stream is moved by, to put its frames on ticks."""
         self._phase: complex | None = None  # running mean of e^(2 pi i residual); None: not locked
         self._locked_at = 0.0  # the shift when the frames were last put on the grid
+        self._since_lock = 0  # frames followed since then
         self.following = True
         """False once the frames have shown another frame rate than the grid's."""
         self.unsynced = 0
@@ -142,6 +147,7 @@ class StreamSync:
                 self.offset = current
                 self.reanchors += 1
                 self._locked_at = self.shift  # the frames may sit anywhere on the grid now
+                self._since_lock = 0
                 self.following = True
         return self.offset
 
@@ -158,6 +164,7 @@ class StreamSync:
             return
         self.shift = -grid_residual((raw - self.t0) * self.fps) / self.fps
         self._locked_at = self.shift
+        self._since_lock = 0
         self._phase = complex(1.0, 0.0)
 
     def _follow_phase(self, raw: float) -> None:
@@ -168,9 +175,15 @@ class StreamSync:
         self._phase = (1 - PHASE_ALPHA) * self._phase + PHASE_ALPHA * cmath.exp(2j * math.pi * residual)
         strength = abs(self._phase)
         mean = cmath.phase(self._phase) / (2 * math.pi)
+        self._since_lock += 1
+        settling = self._since_lock <= SETTLE_FRAMES
+        if self._since_lock == SETTLE_FRAMES:  # where the first second of frames puts the stream
+            self._locked_at = self.shift - mean / self.fps
         if strength >= COHERENT and abs(mean) > RECENTRE:
             shift = self.shift - mean / self.fps
-            if abs(shift - self._locked_at) > MAX_FOLLOW / self.fps:
+            if settling:
+                self._locked_at = shift
+            elif abs(shift - self._locked_at) > MAX_FOLLOW / self.fps:
                 # the frames keep walking across the grid: a source of another frame rate (a
                 # canvas captured at 29 fps). Following it would move its sound too, for ever;
                 # its frames are converted to the grid as they come instead.
