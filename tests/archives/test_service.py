@@ -69,7 +69,7 @@ class FileLauncher:
             raise self.start_error
         self.running[archive.id] = on_failure
 
-    async def stop(self, archive: Archive) -> RecordingOutcome:
+    async def stop(self, archive: Archive, at_ms: int | None = None) -> RecordingOutcome:
         if self.running.pop(archive.id, None) is None:
             raise RuntimeError(f"archive {archive.id} has no running recorder")
         if self.stop_gate is not None:

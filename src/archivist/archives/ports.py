@@ -67,7 +67,9 @@ class RecorderLauncher(Protocol):
         """Record the session's streams, those there now and those published later; a failure
         while it records is reported through ``on_failure``."""
 
-    async def stop(self, archive: Archive) -> RecordingOutcome: ...
+    async def stop(self, archive: Archive, at_ms: int | None = None) -> RecordingOutcome:
+        """Stop recording ``archive``; its file ends at ``at_ms`` (epoch ms, the instant the stop
+        was decided; None: now) or at what is already written, whichever is later."""
 
     async def recover(self, archive: Archive) -> RecordingOutcome | None:
         """Finish the file a killed process left behind (None: nothing playable)."""

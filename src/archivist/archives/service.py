@@ -320,17 +320,19 @@ class ArchiveService:
         at once; its recorder finishes the file in the background (it waits for the media
         captured before this instant, still on its way) and hands it to :meth:`place_file`."""
         ended = min(self._clock.now_ms(), self._failed_at.get(archive.id, self._clock.now_ms()))
+        if reason is Reason.MAX_DURATION:  # the timer's instant, however busy the way here was
+            ended = min(ended, archive.created_at + int(self.max_duration_s * 1000))
         duration = max(0, round((ended - archive.created_at) / 1000))
         stopped = await self._transition(archive, ArchiveStatus.STOPPED, reason, duration=duration)
         if self._launcher is not None:
-            self._work.spawn(self._finish_file(stopped, reason), f"finish {archive.id}")
+            self._work.spawn(self._finish_file(stopped, reason, ended), f"finish {archive.id}")
         return stopped
 
-    async def _finish_file(self, stopped: Archive, reason: Reason) -> None:
+    async def _finish_file(self, stopped: Archive, reason: Reason, ended_ms: int) -> None:
         assert self._launcher is not None
         self._failed_at.pop(stopped.id, None)
         try:
-            outcome = await self._launcher.stop(stopped)
+            outcome = await self._launcher.stop(stopped, ended_ms)
         except Exception:
             log.exception("recorder failed to stop", archive=stopped.id)
             await self._persistently(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import shutil
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,15 +30,16 @@ from typing import Any
 from archivist import logs
 from archivist.archives.model import Archive
 from archivist.archives.ports import FailureCallback, RecordingOutcome
+from archivist.clock import now_ms
 from archivist.errors import DiskFull
 from archivist.lifecycle import Failures
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
-from archivist.recording.finalize import sha256_file
+from archivist.recording.finalize import RecordingResult, sha256_file
 from archivist.recording.individual import IndividualOptions, IndividualRecorder
 from archivist.recording.individual_recovery import recover_individual
 from archivist.recording.layout import ArchiveLayout, LayoutSpec
-from archivist.recording.package import ArchiveInfo
+from archivist.recording.package import ArchiveInfo, IndividualResult
 from archivist.recording.recorder import ComposedRecorder, RecordingError, RecordingOptions
 from archivist.recording.recovery import RecoveryError, recover_file
 from archivist.rooms.connection import Connection
@@ -251,14 +253,18 @@ class InServerLauncher:
             name=name,
         )
 
-    async def stop(self, archive: Archive) -> RecordingOutcome:
+    async def stop(self, archive: Archive, at_ms: int | None = None) -> RecordingOutcome:
         rec = self._active.pop(archive.id, None)
         if rec is None:
             raise RuntimeError(f"archive {archive.id} has no running recorder")
         try:
             # the feeds go on until the recorder has the media captured before the stop instant,
             # which is still arriving (jitter buffers, the recorder's latency)
-            result = await rec.recorder.stop()
+            if isinstance(rec.recorder, ComposedRecorder):
+                at = None if at_ms is None else time.monotonic() - max(0.0, (now_ms() - at_ms) / 1000)
+                result: RecordingResult | IndividualResult = await rec.recorder.stop(at)
+            else:
+                result = await rec.recorder.stop()
         except RecordingError as exc:
             # The worker failed mid-recording: what it wrote up to the failure is kept.
             return await self._salvage(archive, exc)

@@ -183,6 +183,8 @@ class ComposedRecorder:
         self._closing = CloseOnce()
         self._result: RecordingResult | None = None
         self.t0: float | None = None
+        self._rendered = 0.0
+        """The instant the worker renders up to next (read by :meth:`stop`)."""
         self.stats: dict[str, Any] = {}
         self._lateness = WindowMin(LATENESS_WINDOW_S)  # worker thread only
         self.latency = self.options.latency_s
@@ -293,14 +295,18 @@ class ComposedRecorder:
             raise
         log.info("recording started", path=str(self.path), options=self.options.resolution)
 
-    async def stop(self) -> RecordingResult:
-        """Stop now: the file lasts until this instant. Returns its true duration, size, hash."""
+    async def stop(self, at: float | None = None) -> RecordingResult:
+        """Stop: the file lasts until now, or until ``at`` (on this recorder's clock) when the
+        stop was decided a moment ago (a timer's instant, reached through a busy event loop and
+        database), but never before what is already written. Returns its true duration, size,
+        hash."""
         if self._result is not None:
             return self._result
         if self._state == "new":
             raise RuntimeError("recorder was never started")
         if self._state == "running":
-            self._stop_at = self._now()
+            now = self._now()
+            self._stop_at = now if at is None else max(min(at, now), self._rendered)
             self._set_state("stopping")
             self._wake.set()
         await self._join()
@@ -470,6 +476,7 @@ class ComposedRecorder:
         self._signal(self._started)
         period = 1.0 / self.options.fps
         rendered = self.t0
+        self._rendered = rendered
         try:
             while self._stop_at is None:
                 taken = self._drain(pipeline)
@@ -481,6 +488,7 @@ class ComposedRecorder:
                 # worker), the sound pushed meanwhile is still in the inbox, and rendering past
                 # it would drop it as late. The output falls behind instead; the picture skips.
                 rendered = max(rendered, taken - self._follow_lateness(period / 2))
+                self._rendered = rendered
                 pipeline.render_until(rendered)
                 self._report_progress(pipeline)
                 self.cpu_seconds = time.thread_time()
