@@ -203,6 +203,7 @@ async def test_start_and_stop_tell_the_clients_and_the_listeners(world: World) -
     done = await world.wait_status(started.id, ArchiveStatus.AVAILABLE)  # the file is finished after the reply
     assert done.reason is Reason.USER_INITIATED
     assert done.size == world.launcher.path(done).stat().st_size and done.duration == 12
+    await _until(lambda: len(world.statuses) == 3)  # listeners hear a change after it is saved
     assert world.statuses == [(started.id, s) for s in ("started", "stopped", "available")]
     # the same changes wrote their status-callback events in their transactions
     deliveries = await OutboxRepository(world.engine).listing(archive_id=started.id)
@@ -370,6 +371,7 @@ async def test_the_last_client_leaving_pauses_and_a_client_coming_back_resumes(w
     world.clock.advance(30)  # (55 s in all: before the maximum duration)
     done = await world.wait_status(archive.id, ArchiveStatus.AVAILABLE)
     assert done.reason is Reason.SESSION_ENDED and done.id == archive.id
+    await _until(lambda: [s for a, s in world.statuses if a == archive.id][-1:] == ["available"])
     assert [s for a, s in world.statuses if a == archive.id] == [
         "started", "paused", "started", "paused", "stopped", "available"]
 
