@@ -74,10 +74,12 @@ class LoopbackPublisher(LoopbackHandle):
         self.keyframe_requests = 0
         self.sinks: dict[str, list[PacketSink]] = {"audio": [], "video": []}
         self.timing: Mapping[str, TrackTiming] = {}
+        self.codecs: Mapping[str, CodecInfo] = CODECS
+        self.last_packet: Mapping[str, tuple[int, float]] = {}
+        self.continues: PublisherMedia | None = None
 
-    @property
-    def codecs(self) -> Mapping[str, CodecInfo]:
-        return CODECS
+    def continue_from(self, previous: PublisherMedia) -> None:
+        self.continues = previous
 
     async def answer(self, offer_sdp: str) -> str:
         await asyncio.sleep(0)
@@ -108,6 +110,9 @@ class LoopbackSubscriber(LoopbackHandle):
 
     def set_forwarding(self, *, audio: bool, video: bool) -> None:
         self.forwarding = {"audio": audio, "video": video}
+
+    def switch_source(self, publisher: PublisherMedia) -> None:
+        self.publisher = publisher
 
     async def answer(self, offer_sdp: str, *, audio: bool = True, video: bool = True) -> str:
         self.forwarding = {"audio": audio, "video": video}
@@ -186,6 +191,9 @@ class RecordingObserver:
 
     def stream_changed(self, room: Room, stream: Stream) -> None:
         self.told.append(("stream_changed", stream.name))
+
+    def stream_media_replaced(self, room: Room, stream: Stream) -> None:
+        self.told.append(("stream_media_replaced", stream.name))
 
     def connection_created(self, room: Room, connection: Connection) -> None:
         self.told.append(("connection_created", connection.data))

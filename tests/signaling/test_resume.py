@@ -96,3 +96,30 @@ async def test_a_clean_close_is_not_waited_for(connect: ClientFactory, server: S
     await bob.disconnect()
     ev = await alice.wait_event("connectionDestroyed", timeout=GRACE)
     assert ev["reason"] == "clientDisconnected" and time.monotonic() - started < GRACE / 2
+
+
+async def test_a_resume_takes_over_from_a_websocket_the_server_still_holds(
+    connect: ClientFactory, session_id: str
+) -> None:
+    """A client whose address changed gives up on its quiet WebSocket (its heartbeat) before the
+    server's pings notice: the resume moves the connection to the new WebSocket, the old one is
+    closed with 4011, and its end changes nothing."""
+    alice = await connect(data="name=alice")
+    bob = await connect(data="name=bob")
+    url, api_key = alice._open_args[0], alice._open_args[1]
+    async with ws_connect(signaling_url(url)) as ws:
+        await ws.send(json.dumps({"type": "connect", "rid": 1, "apiKey": api_key, "sessionId": session_id,
+                                  "token": "x", "resume": alice.resume_token, "lastSeq": alice.last_seq}))
+        reply = json.loads(await ws.recv())
+        assert reply["type"] == "connected" and reply["resumed"] is True
+        assert reply["connection"]["connectionId"] == alice.connection_id
+        await alice._wait_closed(5)
+        assert alice.close_code == 4011  # the old WebSocket, closed by the server
+        await bob.signal("to the new WebSocket", signal_type="chat", to=alice.connection_id)
+        while (frame := json.loads(await asyncio.wait_for(ws.recv(), 5)))["type"] != "signal":
+            pass
+        assert frame["data"] == "to the new WebSocket"
+        await asyncio.sleep(GRACE + 1)  # the old WebSocket's end neither suspended nor closed it
+        await ws.send(json.dumps({"type": "ping", "rid": 2}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+        assert not bob.events_of("connectionDestroyed")

@@ -46,6 +46,9 @@ class ArchiveSupervisor:
     def stream_changed(self, room: Room, stream: Stream) -> None:
         return None
 
+    def stream_media_replaced(self, room: Room, stream: Stream) -> None:
+        return None
+
     def connection_created(self, room: Room, connection: Connection) -> None:
         session_id = room.session_id
         self._room_work(session_id, lambda: self._archives.resume_session(session_id), f"client joined {session_id}")

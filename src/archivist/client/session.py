@@ -65,6 +65,7 @@ class Publication:
     stream: Event
     pc: RTCPeerConnection
     tracks: list[MediaStreamTrack]
+    codec: str = "VP8"
 
     @property
     def stream_id(self) -> str:
@@ -335,13 +336,7 @@ class ArchivistClient:
                 pattern = TestPatternTrack(width, height, fps)
             else:
                 pattern = FlashTrack(marks, width, height, fps)
-            transceiver = pc.addTransceiver(pattern, direction="sendonly")
-            caps = RTCRtpSender.getCapabilities("video").codecs
-            prefs = [c for c in caps if c.mimeType.lower() == f"video/{codec.lower()}"]
-            if not prefs:
-                raise ValueError(f"unknown video codec {codec}")
-            prefs += [c for c in caps if c.mimeType.lower() == "video/rtx"]
-            transceiver.setCodecPreferences(prefs)
+            self._send_track(pc, pattern, codec)
             tracks.append(pattern)
         await pc.setLocalDescription(await pc.createOffer())
         extra: dict[str, Any] = {} if layout_classes is None else {"layoutClassList": list(layout_classes)}
@@ -362,7 +357,7 @@ class ArchivistClient:
         except BaseException:
             await pc.close()
             raise
-        publication = Publication(stream=reply["stream"], pc=pc, tracks=tracks)
+        publication = Publication(stream=reply["stream"], pc=pc, tracks=tracks, codec=codec)
         self.publications.append(publication)
         if wait_created:
             await self.wait_event(
@@ -371,6 +366,72 @@ class ArchivistClient:
                 timeout=15,
             )
         return publication
+
+    @staticmethod
+    def _send_track(pc: RTCPeerConnection, track: MediaStreamTrack, codec: str) -> None:
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        if track.kind != "video":
+            return
+        caps = RTCRtpSender.getCapabilities("video").codecs
+        prefs = [c for c in caps if c.mimeType.lower() == f"video/{codec.lower()}"]
+        if not prefs:
+            raise ValueError(f"unknown video codec {codec}")
+        prefs += [c for c in caps if c.mimeType.lower() == "video/rtx"]
+        transceiver.setCodecPreferences(prefs)
+
+    async def republish(self, publication: Publication) -> Event:
+        """Send the same stream over a new peer connection (what a client does when its network
+        changed and its peer connection died): its tracks go on in the new one, the old one is
+        closed once the server has answered (a browser does the same; closing it first would tell
+        the server the stream ended); the stream keeps its id. Returns the ``republished`` reply."""
+        old = publication.pc
+        pc = RTCPeerConnection(self.rtc_configuration())
+        for track in publication.tracks:
+            self._send_track(pc, track, publication.codec)
+        await pc.setLocalDescription(await pc.createOffer())
+        # aiortc stops the track of a sender whose transport ends (the server closes the old
+        # peer when it takes the new one): the old senders let go of the tracks first
+        old_tracks = [(sender, sender.track) for sender in old.getSenders()]
+        for sender, _ in old_tracks:
+            sender.replaceTrack(None)
+        try:
+            reply = await self.request("republish", streamId=publication.stream_id, sdp=pc.localDescription.sdp)
+        except BaseException:
+            for sender, track in old_tracks:
+                sender.replaceTrack(track)
+            await pc.close()
+            raise
+        await old.close()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        publication.pc = pc
+        return reply
+
+    async def resubscribe(self, sub: Subscription) -> Event:
+        """Receive the same subscription over a new peer connection (the old one is closed
+        once the server has answered); frame counts go on. Returns the ``resubscribed`` reply."""
+        kinds = [t.kind for t in sub.pc.getTransceivers()]
+        pc = RTCPeerConnection(self.rtc_configuration())
+        for kind in kinds:
+            pc.addTransceiver(kind, direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        try:
+            reply = await self.request("resubscribe", subscriptionId=sub.subscription_id, sdp=pc.localDescription.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        except BaseException:
+            await pc.close()
+            raise
+        await sub.pc.close()
+        for task in sub.tasks:
+            task.cancel()
+        await asyncio.gather(*sub.tasks, return_exceptions=True)
+        sub.tasks.clear()
+        sub.pc = pc
+        loop = asyncio.get_running_loop()
+        for transceiver in pc.getTransceivers():
+            track = transceiver.receiver.track
+            if track is not None:
+                sub.tasks.append(loop.create_task(self._consume(sub, track, transceiver.kind)))
+        return reply
 
     async def unpublish(self, publication: Publication) -> Event:
         reply = await self.request("unpublish", streamId=publication.stream_id)

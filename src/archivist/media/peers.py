@@ -218,6 +218,14 @@ class PacketTrack(MediaStreamTrack):  # type: ignore[misc]
     def need_keyframe(self) -> None:
         self._on_need_keyframe()
 
+    def restart(self) -> None:
+        """Its source changed: drop what is queued; video starts again at a keyframe."""
+        self._queue.clear()
+        if self.kind == "video":
+            self._need_key = True
+            if self._pulling and self.enabled:
+                self._on_need_keyframe()
+
     async def recv(self) -> EncodedPacket:
         if not self._pulling:
             self._pulling = True
@@ -323,10 +331,21 @@ class PublisherPeer(_Peer):
         self.packets: dict[str, int] = {}
         self.keyframes: dict[str, int] = {}
         self.flowing = asyncio.Event()
+        self.last_packet: dict[str, tuple[int, float]] = {}
+        """Kind -> (pts, monotonic instant) of the latest packet handed to the sinks."""
+        self._continues: dict[str, tuple[int, float]] = {}
+        self._pts_offset: dict[str, int] = {}
         self._sinks: dict[str, list[PacketSink]] = {"audio": [], "video": []}
         self._readers: list[asyncio.Task[None]] = []
         self._keyframes: KeyframeRequester | None = None
         self._nacks: NackRepeater | None = None
+
+    def continue_from(self, previous: PacketTimeline) -> None:
+        """This peer replaces ``previous`` under the same stream (the client's network changed):
+        its packets' pts go on from where ``previous``'s stopped, advanced by the time between
+        (call before :meth:`answer`). Everything downstream (subscribers' senders, recorders)
+        sees one timeline with a gap, never a jump back to a new peer's zero."""
+        self._continues = dict(previous.last_packet)
 
     async def answer(self, offer_sdp: str) -> str:
         """Answer a sendonly offer; returns the answer SDP (all candidates gathered)."""
@@ -344,7 +363,7 @@ class PublisherPeer(_Peer):
         self.codecs = {k: v for k, v in _answer_codecs(sdp).items() if k in self.receivers}
         for kind, receiver in self.receivers.items():
             rate = self.codecs[kind].clock_rate if kind in self.codecs else (90_000 if kind == "video" else 48_000)
-            timing = TrackTiming(kind, rate, functools.partial(seams.rtp_origin, receiver))
+            timing = TrackTiming(kind, rate, functools.partial(self._rtp_origin, kind, receiver))
             self.timing[kind] = timing
             seams.on_sender_report(receiver, self._sender_report_handler(kind, receiver, timing))
             seams.on_rtp_packet(receiver, self._arrival_handler(receiver, timing))
@@ -356,6 +375,27 @@ class PublisherPeer(_Peer):
         for kind, receiver in self.receivers.items():
             self._readers.append(loop.create_task(self._read(kind, receiver.track), name=f"read-{kind}"))
         return sdp
+
+    def _rtp_origin(self, kind: str, receiver: RTCRtpReceiver) -> int | None:
+        """The raw RTP timestamp of ``pts == 0`` for this peer's packets (their pts carry the
+        continuation offset, if any); None until the first packet has been read."""
+        origin = seams.rtp_origin(receiver)
+        if origin is None or (kind in self._continues and kind not in self._pts_offset):
+            return None
+        return origin - self._pts_offset.get(kind, 0)
+
+    def _continue_pts(self, kind: str, pts: int, now: float) -> int:
+        """The continuation offset of ``kind``, fixed at its first packet."""
+        offset = self._pts_offset.get(kind)
+        if offset is None:
+            last = self._continues.get(kind)
+            offset = 0
+            if last is not None:
+                rate = self.codecs[kind].clock_rate if kind in self.codecs else 90_000
+                last_pts, last_at = last
+                offset = last_pts + max(1, round((now - last_at) * rate)) - pts
+            self._pts_offset[kind] = offset
+        return offset
 
     @staticmethod
     def _arrival_handler(receiver: RTCRtpReceiver, timing: TrackTiming) -> seams.RtpArrivalCallback:
@@ -384,6 +424,13 @@ class PublisherPeer(_Peer):
                 packet = await track.recv()
                 if not isinstance(packet, av.Packet):
                     raise MediaError(f"pass-through seam returned {type(packet).__name__}, not a packet")
+                now = time.monotonic()
+                pts = int(packet.pts or 0)  # the seam always stamps one
+                offset = self._continue_pts(kind, pts, now)
+                if offset:
+                    pts += offset
+                    packet.pts = packet.dts = pts
+                self.last_packet[kind] = (pts, now)
                 self.packets[kind] = self.packets.get(kind, 0) + 1
                 if packet.is_keyframe and kind == "video":
                     self.keyframes[kind] = self.keyframes.get(kind, 0) + 1
@@ -468,6 +515,13 @@ class PublisherPeer(_Peer):
         failures.raise_any()
 
 
+class PacketTimeline(Protocol):
+    """Where a publisher's packets stopped (what a replacement continues from)."""
+
+    @property
+    def last_packet(self) -> Mapping[str, tuple[int, float]]: ...
+
+
 class PacketSource(Protocol):
     """What a subscriber needs of the publisher it forwards (a :class:`PublisherPeer`)."""
 
@@ -503,7 +557,7 @@ class SubscriberPeer(_Peer):
         for kind, codec in self.publisher.codecs.items():
             if kind not in offered:
                 continue
-            track = PacketTrack(kind, self.publisher.request_keyframe)
+            track = PacketTrack(kind, self._request_keyframe)
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
             transceiver.setCodecPreferences(codec_preferences(codec))
             seams.on_keyframe_request(transceiver.sender, track.need_keyframe)
@@ -516,6 +570,24 @@ class SubscriberPeer(_Peer):
         for kind, track in self.tracks.items():
             self._removers.append(self.publisher.add_packet_sink(kind, track.push))
         return sdp
+
+    def _request_keyframe(self) -> None:
+        self.publisher.request_keyframe()  # whichever publisher it forwards now
+
+    def switch_source(self, publisher: PacketSource) -> None:
+        """Forward another publisher's packets from now on: the stream's media was replaced
+        (same codecs; its timeline continues, see :meth:`PublisherPeer.continue_from`). Video
+        resumes at a keyframe, asked for."""
+        answered = bool(self._removers)
+        for remove in self._removers:
+            remove()
+        self._removers.clear()
+        self.publisher = publisher
+        if not answered:  # answer() adds the sinks, on the new publisher
+            return
+        for kind, track in self.tracks.items():
+            self._removers.append(publisher.add_packet_sink(kind, track.push))
+            track.restart()
 
     def set_forwarding(self, *, audio: bool, video: bool) -> None:
         """Send that kind or not: a track turned off sends nothing (no RTP at all), one turned

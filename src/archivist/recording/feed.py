@@ -59,6 +59,7 @@ class StreamFeed:
             raise RuntimeError("the recorder must be started before streams are fed to it")
         self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, recorder.t0, fps)
         self.unplaced = 0
+        self.rebinds = 0
         self.packets = dict.fromkeys(self.codecs, 0)
         self._removers: list[Callable[[], None]] = []
         self.closed = False
@@ -77,6 +78,24 @@ class StreamFeed:
             self._removers.append(self.publisher.add_packet_sink(kind, self._sink(kind)))
         if self.has_video:
             self.publisher.request_keyframe()
+
+    def rebind(self, publisher: PublisherMedia) -> None:
+        """The stream's media was replaced (same codecs, the client's network changed): read
+        the new one's packets, placed from its own clock relations (a new peer's RTP clocks and
+        sender reports owe nothing to the old one's). The recorder keeps the stream: the outage
+        is a gap, filled as a gap is (the mixer places by the clock what no longer follows)."""
+        if self.closed:
+            return
+        for remove in self._removers:
+            remove()
+        self._removers.clear()
+        self.publisher = publisher
+        self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, self.sync.t0, self.sync.fps)
+        self.rebinds += 1
+        for kind in self.codecs:
+            self._removers.append(publisher.add_packet_sink(kind, self._sink(kind)))
+        if self.has_video:
+            publisher.request_keyframe()
 
     def _sink(self, kind: str) -> Callable[[EncodedPacket], None]:
         def on_packet(packet: Any) -> None:
@@ -105,4 +124,5 @@ class StreamFeed:
         self.recorder.remove_stream(self.stream_id)
 
     def stats(self) -> dict[str, Any]:
-        return {"packets": dict(self.packets), "unplaced": self.unplaced, **self.sync.stats()}
+        return {"packets": dict(self.packets), "unplaced": self.unplaced, "rebinds": self.rebinds,
+                **self.sync.stats()}

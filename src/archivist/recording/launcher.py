@@ -448,6 +448,15 @@ class InServerLauncher:
             if feed is not None and feed.has_video and isinstance(rec.recorder, ComposedRecorder):
                 rec.recorder.set_placeholder(stream.id, None if stream.has_video else stream.name)
 
+    def stream_media_replaced(self, room: Room, stream: Stream) -> None:
+        """The stream goes on over a new peer connection: its feeds read the new one (the
+        recording keeps the stream; the outage is a gap in it)."""
+        for rec in self.recordings(room.session_id):
+            feed = rec.feeds.get(stream.id)
+            if feed is not None:
+                feed.rebind(stream.media)
+                log.info("recorded stream's media replaced", archive=rec.archive.id, stream=stream.id)
+
     def connection_created(self, room: Room, connection: Connection) -> None:
         return None
 

@@ -10,23 +10,28 @@ closes too. Those waits are tasks of the connection, ended when it closes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archivist import logs
 from archivist.auth.tokens import ClientToken, Role
 from archivist.clock import now_ms
-from archivist.errors import AuthFailed, NotFound
+from archivist.errors import AuthFailed, BadRequest, NotFound
 from archivist.lifecycle import CloseOnce, Failures, Tasks
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.stream import Stream, Subscription, new_id
 
 if TYPE_CHECKING:
+    from archivist.media.peers import CodecInfo
     from archivist.rooms.events import ClientSink
     from archivist.rooms.room import Room
 
 log = logs.get(__name__)
+
+
+def _codec_names(codecs: Mapping[str, CodecInfo]) -> str:
+    return ", ".join(c.mime_type for c in codecs.values()) or "none"
 
 
 @dataclass(eq=False)
@@ -145,6 +150,61 @@ class Connection:
         if sub.closed:
             raise NotFound("stream closed while subscribing")
         sub.media.on_state(lambda state: self._media_state(sub, state))
+        return sub, sdp
+
+    # ---- media replaced: the client's network changed -----------------------------------------
+    async def republish(self, stream_id: str, offer_sdp: str) -> tuple[Stream, str]:
+        """The client sends one of its streams over a new peer connection (its address changed,
+        its old one failed): the new media answers ``offer_sdp``, carries on the old one's
+        timeline and codecs, and takes its place; subscribers and recordings go on with the
+        same stream (a gap, not a new stream). Returns the stream and the answer SDP."""
+        self._check_open()
+        stream = self.streams.get(stream_id)
+        if stream is None or stream.closed:
+            raise NotFound("stream not found")
+        media = self.room.media.publisher(f"publisher {stream.id} (replaced)")
+        media.continue_from(stream.media)
+        try:
+            sdp = await media.answer(offer_sdp)
+            if dict(media.codecs) != dict(stream.media.codecs):
+                raise BadRequest(
+                    "the new offer negotiates other codecs than the stream has "
+                    f"({_codec_names(media.codecs)} instead of {_codec_names(stream.media.codecs)})"
+                )
+            if stream.closed:
+                raise NotFound("stream closed while its media was being replaced")
+        except BaseException:
+            await self._discard(media.close(), media.label)
+            raise
+        await stream.replace_media(media)
+        media.on_state(lambda state: self._media_state(stream, state))
+        self.room.stream_media_replaced(stream)
+        log.info("stream media replaced", stream=stream.id, peer=media.label)
+        return stream, sdp
+
+    async def resubscribe(self, subscription_id: str, offer_sdp: str) -> tuple[Subscription, str]:
+        """The client receives one of its subscriptions over a new peer connection: the new
+        media answers ``offer_sdp`` and the old one closes. Returns it and the answer SDP."""
+        self._check_open()
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None or sub.closed:
+            raise NotFound("subscription not found")
+        stream = sub.stream
+        source = stream.media
+        media = self.room.media.subscriber(source, f"subscriber {sub.id} (replaced)")
+        try:
+            sdp = await media.answer(offer_sdp, audio=sub.subscribe_to_audio and stream.has_audio,
+                                     video=sub.subscribe_to_video and stream.has_video)
+            if sub.closed:
+                raise NotFound("subscription closed while its media was being replaced")
+        except BaseException:
+            await self._discard(media.close(), media.label)
+            raise
+        if stream.media is not source:  # the stream's media was replaced meanwhile
+            media.switch_source(stream.media)
+        await sub.replace_media(media)
+        media.on_state(lambda state: self._media_state(sub, state))
+        log.info("subscription media replaced", subscription=sub.id, peer=media.label)
         return sub, sdp
 
     async def _discard(self, closing: Any, label: str) -> None:

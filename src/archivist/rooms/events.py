@@ -37,6 +37,10 @@ class RoomObserver(Protocol):
     def stream_changed(self, room: Room, stream: Stream) -> None:
         """The stream's ``has_audio`` / ``has_video`` changed (muted, unmuted)."""
 
+    def stream_media_replaced(self, room: Room, stream: Stream) -> None:
+        """The stream goes on over a new peer connection (``stream.media`` is new: same codecs,
+        its timeline continued); packet sinks on the old one no longer get anything."""
+
     def connection_created(self, room: Room, connection: Connection) -> None: ...
 
     def connection_destroyed(self, room: Room, connection: Connection, reason: CloseReason) -> None: ...

@@ -48,6 +48,14 @@ class PublisherMedia(MediaHandle, Protocol):
     def timing(self) -> Mapping[str, TrackTiming]:
         """Kind -> what the track's packets and sender reports say of its clock (lip sync)."""
 
+    @property
+    def last_packet(self) -> Mapping[str, tuple[int, float]]:
+        """Kind -> (pts, monotonic instant) of the latest packet."""
+
+    def continue_from(self, previous: PublisherMedia) -> None:
+        """Replace ``previous`` under the same stream: packets go on from its timeline (call
+        before :meth:`answer`)."""
+
     async def answer(self, offer_sdp: str) -> str:
         """Answer the client's sendonly offer; returns the answer SDP."""
 
@@ -71,6 +79,9 @@ class SubscriberMedia(MediaHandle, Protocol):
 
     def set_forwarding(self, *, audio: bool, video: bool) -> None:
         """Forward that kind's packets or not (video resumes at a keyframe, asked for)."""
+
+    def switch_source(self, publisher: PublisherMedia) -> None:
+        """The stream's media was replaced: forward ``publisher``'s packets from now on."""
 
 
 class MediaFactory(Protocol):

@@ -137,6 +137,12 @@ class Room:
             await self._broadcast(change.event(stream))
         self._tell(lambda o: o.stream_changed(self, stream))
 
+    def stream_media_replaced(self, stream: Stream) -> None:
+        """A stream goes on over a new peer connection (``Connection.republish``): nobody
+        hears (the stream is the same); the observers re-bind what they read from it."""
+        if stream.announced:
+            self._tell(lambda o: o.stream_media_replaced(self, stream))
+
     # ---- moderation --------------------------------------------------------------------------
     async def force_mute_stream(self, stream_id: str) -> None:
         """Mute one stream's audio (its publisher may unmute it again, as in OpenTok)."""

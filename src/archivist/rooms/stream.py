@@ -98,6 +98,16 @@ class Stream:
                 sub.update_forwarding()
         return changes
 
+    async def replace_media(self, media: PublisherMedia) -> None:
+        """The publisher's network changed and it sent the same stream over a new peer
+        connection (``media``, answered, continuing the old one's timeline): its subscriptions
+        forward the new one's packets, then the old one closes. The stream, its id, its
+        subscriptions and its place in any recording stay."""
+        old, self.media = self.media, media
+        for sub in list(self.subscriptions.values()):
+            sub.media.switch_source(media)
+        await old.close()
+
     def rest_json(self) -> dict[str, Any]:
         return {"id": self.id, "videoType": self.video_type, "name": self.name, "layoutClassList": self.layout_classes}
 
@@ -151,6 +161,13 @@ class Subscription:
         if video is not None:
             self.subscribe_to_video = video
         self.update_forwarding()
+
+    async def replace_media(self, media: SubscriberMedia) -> None:
+        """The subscriber's network changed and it receives the stream over a new peer
+        connection (``media``, answered): the old one closes; the subscription stays."""
+        old, self.media = self.media, media
+        self.update_forwarding()
+        await old.close()
 
     def update_forwarding(self) -> None:
         """Forward a kind only while the subscriber wants it and the publisher sends it."""

@@ -319,7 +319,9 @@ class SignalingSession:
 
     async def _cleanup(self) -> None:
         conn, channel = self.conn, self.channel
-        if conn is not None and channel is not None and not conn.closed:
+        if channel is not None and not channel.carried_by(self.sink):
+            log.info("old WebSocket of a resumed connection ended", connection=conn.id if conn else None)
+        elif conn is not None and channel is not None and not conn.closed:
             code = self._client_close_code
             if code in (1000, 1001) or self._leaving:
                 reason = CloseReason.CLIENT_DISCONNECTED
@@ -366,6 +368,12 @@ class SignalingSession:
                     request.stream_id, request.sdp, audio=request.audio, video=request.video
                 )
                 self.sink.send(m.reply(rid, "subscribed", subscriptionId=sub.id, streamId=sub.stream.id, sdp=sdp))
+            case m.Republish():
+                stream, sdp = await conn.republish(request.stream_id, request.sdp)
+                self.sink.send(m.reply(rid, "republished", stream=stream.describe(), sdp=sdp))
+            case m.Resubscribe():
+                sub, sdp = await conn.resubscribe(request.subscription_id, request.sdp)
+                self.sink.send(m.reply(rid, "resubscribed", subscriptionId=sub.id, streamId=sub.stream.id, sdp=sdp))
             case m.Unsubscribe(subscription_id=sub_id):
                 await conn.unsubscribe(sub_id)
                 self.sink.send(m.reply(rid, "unsubscribed", subscriptionId=sub_id))

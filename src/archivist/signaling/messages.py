@@ -110,6 +110,24 @@ class Subscribe:
 
 
 @dataclass(frozen=True)
+class Republish:
+    """An own stream sent over a new peer connection (the client's network changed)."""
+
+    rid: Rid
+    stream_id: str
+    sdp: str
+
+
+@dataclass(frozen=True)
+class Resubscribe:
+    """An own subscription received over a new peer connection."""
+
+    rid: Rid
+    subscription_id: str
+    sdp: str
+
+
+@dataclass(frozen=True)
 class Unsubscribe:
     rid: Rid
     subscription_id: str
@@ -194,6 +212,8 @@ Request = (
     | Unpublish
     | Subscribe
     | Unsubscribe
+    | Republish
+    | Resubscribe
     | Signal
     | ForceDisconnect
     | ForceUnpublish
@@ -353,6 +373,10 @@ def parse(text: str | bytes) -> Request:
         )
     if kind == "unsubscribe":
         return Unsubscribe(rid, f.string("subscriptionId"))
+    if kind == "republish":
+        return Republish(rid, f.string("streamId"), f.string("sdp", max_len=MAX_SDP))
+    if kind == "resubscribe":
+        return Resubscribe(rid, f.string("subscriptionId"), f.string("sdp", max_len=MAX_SDP))
     if kind == "signal":
         return Signal(rid, f.any_text("signalType"), f.any_text("data"), f.opt_string("to"))
     if kind == "forceDisconnect":

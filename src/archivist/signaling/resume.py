@@ -12,6 +12,11 @@ written into the dying WebSocket before the server noticed the drop included. Wh
 period ends the connection closes with ``networkDisconnected`` (everyone hears as before); a
 resume whose missed events are no longer all kept is refused (close 4010).
 
+A resume may also come before the server has noticed that the old WebSocket is dead (a client
+whose address changed gives up on its quiet WebSocket after its heartbeat, 12 s, sooner than
+the server's pings, 5 + 10 s): the resume token is the credential, so the new WebSocket takes
+over and the old one is closed (4011); the old one's end then changes nothing.
+
 The resume token (192 random bits) is the credential of a resume: it is handed out in the
 ``connected`` reply, replaced at every resume, and never logged.
 """
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logs.get(__name__)
 
+CLOSE_TAKEN_OVER = 4011
+"""Close code of a WebSocket whose connection a resume moved to another WebSocket."""
 MAX_KEPT = 512
 """Events a connection keeps after sending them, for a resume to send again."""
 
@@ -45,6 +52,7 @@ class Resumes:
         self._by_token: dict[str, ClientChannel] = {}
 
     def take(self, token: str) -> ClientChannel | None:
+        """The channel of a resume token, suspended or still attached (each token works once)."""
         return self._by_token.pop(token, None)
 
     def _add(self, channel: ClientChannel) -> None:
@@ -70,6 +78,8 @@ class ClientChannel:
         self._seq = 0
         self._ended = False
         self._expiry: asyncio.Task[None] | None = None
+        if resumes.grace > 0:
+            resumes._add(self)
 
     @property
     def suspended(self) -> bool:
@@ -95,6 +105,10 @@ class ClientChannel:
             await self.sink.disconnect(reason)
 
     # ---- the signaling endpoint's ------------------------------------------------------------
+    def carried_by(self, sink: WebSocketSink) -> bool:
+        """Whether ``sink`` is its WebSocket now (not one a resume has taken over from)."""
+        return self.sink is sink
+
     def suspend(self) -> None:
         """Its WebSocket dropped: keep the connection for ``grace`` seconds."""
         if self._ended or self.conn is None:
@@ -117,7 +131,12 @@ class ClientChannel:
             log.info("resume refused: missed events no longer kept", connection=conn.id, last_seq=last_seq)
             return False
         await self._stop_expiry()
+        if self.sink is not None:  # the old WebSocket is still open here: the client gave up on it
+            log.info("resumed before the old WebSocket ended; it is closed", connection=conn.id)
+            self.sink.close(CLOSE_TAKEN_OVER, "resumed on another WebSocket")
+        self.resumes._forget(self)
         self.token = secrets.token_urlsafe(24)
+        self.resumes._add(self)
         self.sink = sink
         for event in [e for e in self._sent if e["seq"] >= first]:
             await sink.send_event(event)

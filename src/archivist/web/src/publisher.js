@@ -11,6 +11,7 @@ import {
 } from './internal.js';
 import { log } from './log.js';
 import { acquireTracks, audioConstraints, listDevices, videoConstraints, videoInputIds } from './media.js';
+import { MediaRepair, PeerWatch, isHealthy } from './repair.js';
 import { closePeer, preferResolution, summarizeStats, waitForIceGathering } from './rtc.js';
 import { Stream } from './stream.js';
 import { isTrack, noop, parseResolution } from './util.js';
@@ -32,6 +33,8 @@ export class Publisher extends EventDispatcher {
   #stream = null;
   #pc = null;
   #senders = { audio: null, video: null };
+  #watch = null; // PeerWatch of #pc once the stream exists
+  #repair = null; // MediaRepair: a new peer connection when the network changed
   #attempt = null;
   #onCreated = null;
   #streamCreatedSent = false;
@@ -186,9 +189,70 @@ export class Publisher extends EventDispatcher {
       }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
   }
 
-  /** The session reconnected: tell the server what changed meanwhile. */
+  /** The session reconnected: tell the server what changed meanwhile; a peer connection the
+   * network change broke is replaced now. */
   [kResync]() {
     this.#sendState();
+    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+  }
+
+  // ---- network changes: a new peer connection under the same stream ------------------------
+
+  #startRepair() {
+    const link = this.#link;
+    if (!link || !this.#pc) return;
+    if (!this.#repair) {
+      this.#repair = new MediaRepair({
+        replace: () => this.#replacePeer(),
+        isConnected: () => link.isConnected(),
+        onGone: () => this[kStreamDestroyed]('networkDisconnected'),
+        label: `publisher ${this.streamId}`,
+      });
+    }
+    this.#watchPeer(this.#pc);
+  }
+
+  #watchPeer(pc) {
+    if (this.#watch) this.#watch.stop();
+    this.#watch = new PeerWatch(pc, () => { if (this.#repair) this.#repair.request(); });
+  }
+
+  #stopRepair() {
+    if (this.#watch) this.#watch.stop();
+    if (this.#repair) this.#repair.close();
+    this.#watch = null;
+    this.#repair = null;
+  }
+
+  /** Sends the same tracks over a new peer connection (`republish`); the stream stays. */
+  async #replacePeer() {
+    const link = this.#link;
+    const stream = this.#stream;
+    if (!link || !stream || this.#destroyed) return;
+    const pc = new RTCPeerConnection(link.rtcConfiguration());
+    const senders = { audio: null, video: null };
+    try {
+      for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
+        senders[track.kind] = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.#preview] }).sender;
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      await preferResolution(senders.video);
+      await waitForIceGathering(pc, 5000);
+      const reply = await link.request({ type: 'republish', streamId: stream.streamId, sdp: pc.localDescription.sdp });
+      if (this.#stream !== stream || this.#destroyed) {
+        closePeer(pc);
+        return;
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    } catch (err) {
+      closePeer(pc);
+      throw err;
+    }
+    const old = this.#pc;
+    this.#pc = pc;
+    this.#senders = senders;
+    closePeer(old);
+    this.#watchPeer(pc);
   }
 
   /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */
@@ -431,6 +495,7 @@ export class Publisher extends EventDispatcher {
       clearTimeout(answerTimer);
       if (this.#attempt !== attempt) return;
       this.#attempt = null;
+      this.#stopRepair();
       closePeer(this.#pc);
       this.#pc = null;
       this.#senders = { audio: null, video: null };
@@ -544,6 +609,7 @@ export class Publisher extends EventDispatcher {
     if (!this.#stream || this.#streamCreatedSent) return;
     this.#stream[kUpdate](raw, this.#link && this.#link.connection());
     this.#streamCreatedSent = true;
+    this.#startRepair();
     this.dispatchEvent(new Event('streamCreated', { stream: this.#stream }, false));
     this.#sendState(); // switched on or off while publishing
     if (this.#onCreated) {
@@ -563,6 +629,7 @@ export class Publisher extends EventDispatcher {
     const link = this.#link;
     this.#attempt = null;
     this.#onCreated = null;
+    this.#stopRepair();
     const pc = this.#pc;
     this.#pc = null;
     this.#senders = { audio: null, video: null };
@@ -581,6 +648,7 @@ export class Publisher extends EventDispatcher {
   /** The session ended before the stream existed. */
   [kDetach]() {
     this.#attempt = null;
+    this.#stopRepair();
     closePeer(this.#pc);
     this.#pc = null;
     this.#senders = { audio: null, video: null };
@@ -604,6 +672,7 @@ export class Publisher extends EventDispatcher {
       this[kStreamDestroyed]('unpublished', true);
     }
     this.#attempt = null;
+    this.#stopRepair();
     if (this.#pc) {
       const pc = this.#pc;
       this.#pc = null;

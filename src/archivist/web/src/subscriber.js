@@ -8,6 +8,7 @@ import { ExceptionCodes, Errors, OTError, otError } from './errors.js';
 import { Event, EventDispatcher } from './events.js';
 import { kListenerCount, kListenersChanged, kResync, kStart, kStreamChanged, kTeardown } from './internal.js';
 import { registerSink, unregisterSink } from './media.js';
+import { MediaRepair, PeerWatch, isHealthy } from './repair.js';
 import { closePeer, summarizeStats, waitForConnected, waitForIceGathering } from './rtc.js';
 import { Widget, imageData, startPlayback } from './widget.js';
 
@@ -16,6 +17,8 @@ export class Subscriber extends EventDispatcher {
   #stream;
   #widget;
   #pc = null;
+  #watch = null; // PeerWatch of #pc once connected
+  #repair = null; // MediaRepair: a new peer connection when the network changed
   #mediaStream = null;
   #subscriptionId = null;
   #audio;
@@ -170,11 +173,13 @@ export class Subscriber extends EventDispatcher {
         fail(Errors.ICE_WORKFLOW_FAILED, `the media connection failed: ${err.message}`);
       }
       if (this.#destroyed) return this;
-      pc.addEventListener('connectionstatechange', () => {
-        if (pc.connectionState === 'failed' && !this.#destroyed) {
-          this.dispatchEvent(new Event('disconnected', { reason: 'networkDisconnected' }, false));
-        }
+      this.#repair = new MediaRepair({
+        replace: () => this.#replacePeer(),
+        isConnected: () => link.isConnected(),
+        onGone: () => this[kTeardown]('networkDisconnected'),
+        label: `subscriber ${stream.streamId}`,
       });
+      this.#watchPeer(pc);
       this.#updateSampler();
       this.dispatchEvent(new Event('connected', { stream }, false));
       return this;
@@ -216,9 +221,69 @@ export class Subscriber extends EventDispatcher {
     return this;
   }
 
-  /** The session reconnected: tell the server what this subscriber wants now. */
+  /** The session reconnected: tell the server what this subscriber wants now; a peer
+   * connection the network change broke is replaced now. */
   [kResync]() {
     this.#sendWanted();
+    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+  }
+
+  // ---- network changes: a new peer connection under the same subscription -------------------
+
+  /** Broken: `disconnected` (as OpenTok.js's automatic reconnection), then a new peer connection. */
+  #watchPeer(pc) {
+    if (this.#watch) this.#watch.stop();
+    this.#watch = new PeerWatch(pc, () => {
+      if (this.#destroyed || !this.#repair) return;
+      this.dispatchEvent(new Event('disconnected', { reason: 'networkDisconnected' }, false));
+      this.#repair.request();
+    });
+  }
+
+  /** Receives the stream over a new peer connection (`resubscribe`); `connected` once it is up. */
+  async #replacePeer() {
+    const link = this.#link;
+    if (this.#destroyed || !this.#subscriptionId) return;
+    const pc = new RTCPeerConnection(link.rtcConfiguration());
+    let mediaStream;
+    try {
+      mediaStream = new MediaStream([
+        pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track,
+        pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track,
+      ]);
+      pc.addEventListener('track', (ev) => {
+        if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
+      });
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc, 5000);
+      const reply = await link.request({ type: 'resubscribe', subscriptionId: this.#subscriptionId, sdp: pc.localDescription.sdp });
+      if (this.#destroyed) {
+        closePeer(pc);
+        return;
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    } catch (err) {
+      closePeer(pc);
+      throw err;
+    }
+    const old = this.#pc;
+    const oldStream = this.#mediaStream;
+    this.#pc = pc;
+    this.#mediaStream = mediaStream;
+    this.#applyEnabled();
+    const video = this.#widget.video;
+    video.srcObject = mediaStream;
+    startPlayback(video, this.#audio);
+    closePeer(old);
+    if (oldStream) oldStream.getTracks().forEach((t) => t.stop());
+    this.#watchPeer(pc);
+    this.#updateSampler();
+    try {
+      await waitForConnected(pc, 20000);
+    } catch {
+      return; // its watch asks for another one
+    }
+    if (!this.#destroyed && this.#pc === pc) this.dispatchEvent(new Event('connected', { stream: this.#stream }, false));
   }
 
   #sendWanted() {
@@ -342,6 +407,8 @@ export class Subscriber extends EventDispatcher {
   [kTeardown](reason) {
     if (this.#destroyed) return false;
     this.#destroyed = true;
+    if (this.#watch) this.#watch.stop();
+    if (this.#repair) this.#repair.close();
     this.#sampler.stop();
     closePeer(this.#pc);
     this.#pc = null;

@@ -2,11 +2,18 @@
  * The signaling transport: one WebSocket to /v2/signaling speaking docs/protocol.md. Requests
  * carry a `rid` and resolve with the reply that carries it back; everything else the server
  * pushes goes to `onMessage`. `onClose` runs once when an established connection ends.
+ *
+ * Heartbeat: a WebSocket whose network went away (an address change, a dead Wi-Fi) may never
+ * see a close: its TCP connection just goes quiet. Once established, a `ping` goes out after
+ * HEARTBEAT_MS without a frame from the server, and after DEAD_MS without one the connection is
+ * taken as lost (onClose with 1006) so the session reconnects without waiting for TCP to give up.
  */
 import { ExceptionCodes, Errors, connectErrorFromClose, notConnected, otError } from './errors.js';
 import { log } from './log.js';
 
 const OPEN = 1;
+const HEARTBEAT_MS = 4000;
+const DEAD_MS = 12000;
 
 export class SignalingTransport {
   #ws = null;
@@ -15,6 +22,8 @@ export class SignalingTransport {
   #established = false;
   #onMessage;
   #onClose;
+  #lastHeard = 0;
+  #heartbeat = null;
 
   /** @param {{onMessage: (msg) => void, onClose: (code: number, reason: string) => void}} handlers */
   constructor({ onMessage, onClose }) {
@@ -64,6 +73,7 @@ export class SignalingTransport {
       };
       ws.onmessage = (ev) => {
         if (this.#ws !== ws) return;
+        this.#lastHeard = Date.now();
         let msg;
         try {
           msg = JSON.parse(ev.data);
@@ -75,6 +85,7 @@ export class SignalingTransport {
           if (msg.type === 'error') refusal = msg;
           else if (msg.type === 'connected' && (msg.rid === rid || msg.rid === undefined)) {
             this.#established = true;
+            this.#startHeartbeat(ws);
             if (onConnected) onConnected(msg);
             finish(null, msg);
           }
@@ -86,6 +97,7 @@ export class SignalingTransport {
       ws.onclose = (ev) => {
         if (this.#ws !== ws) return;
         this.#ws = null;
+        this.#stopHeartbeat();
         this.#rejectPending();
         if (!this.#established) {
           const error = connectErrorFromClose(ev.code, refusal && refusal.message);
@@ -135,10 +147,39 @@ export class SignalingTransport {
     const ws = this.#ws;
     this.#ws = null;
     this.#established = false;
+    this.#stopHeartbeat();
     this.#rejectPending();
     if (ws) {
       try { ws.close(code); } catch { /* already closed */ }
     }
+  }
+
+  #startHeartbeat(ws) {
+    this.#stopHeartbeat();
+    this.#lastHeard = Date.now();
+    this.#heartbeat = setInterval(() => {
+      if (this.#ws !== ws || !this.#established) {
+        this.#stopHeartbeat();
+        return;
+      }
+      const quiet = Date.now() - this.#lastHeard;
+      if (quiet >= DEAD_MS) {
+        log.warn(`signaling: nothing from the server for ${Math.round(quiet / 1000)} s; the connection is lost`);
+        this.#ws = null;
+        this.#established = false;
+        this.#stopHeartbeat();
+        this.#rejectPending();
+        try { ws.close(4000, 'heartbeat lost'); } catch { /* already closed */ }
+        this.#onClose(1006, 'heartbeat lost');
+      } else if (quiet >= HEARTBEAT_MS) {
+        this.send({ type: 'ping' });
+      }
+    }, 1000);
+  }
+
+  #stopHeartbeat() {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
   }
 
   #nextRid() {

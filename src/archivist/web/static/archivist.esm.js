@@ -720,6 +720,126 @@ var AudioLevelSampler = class {
   }
 };
 
+// src/archivist/web/src/repair.js
+var DISCONNECTED_GRACE_MS = 2500;
+var RETRY_MS = [500, 1e3, 2e3, 4e3];
+function isHealthy(pc) {
+  if (!pc) return false;
+  const ice = pc.iceConnectionState;
+  const state = pc.connectionState;
+  if (state === "failed" || state === "disconnected" || state === "closed") return false;
+  return ice !== "failed" && ice !== "disconnected" && ice !== "closed";
+}
+var PeerWatch = class {
+  #pc;
+  #onBroken;
+  #graceMs;
+  #timer = null;
+  #stopped = false;
+  #listener = () => this.#check();
+  constructor(pc, onBroken, graceMs = DISCONNECTED_GRACE_MS) {
+    this.#pc = pc;
+    this.#onBroken = onBroken;
+    this.#graceMs = graceMs;
+    pc.addEventListener("iceconnectionstatechange", this.#listener);
+    pc.addEventListener("connectionstatechange", this.#listener);
+    this.#check();
+  }
+  #check() {
+    if (this.#stopped) return;
+    const pc = this.#pc;
+    if (pc.connectionState === "closed") {
+      this.stop();
+      return;
+    }
+    if (pc.iceConnectionState === "failed" || pc.connectionState === "failed") {
+      this.#fire();
+    } else if (pc.iceConnectionState === "disconnected" || pc.connectionState === "disconnected") {
+      if (this.#timer === null) {
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          if (!isHealthy(pc)) this.#fire();
+        }, this.#graceMs);
+      }
+    } else {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+  #fire() {
+    if (this.#stopped) return;
+    this.stop();
+    this.#onBroken();
+  }
+  stop() {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#pc.removeEventListener("iceconnectionstatechange", this.#listener);
+    this.#pc.removeEventListener("connectionstatechange", this.#listener);
+  }
+};
+var MediaRepair = class {
+  #replace;
+  #isConnected;
+  #onGone;
+  #label;
+  #wanted = false;
+  #running = false;
+  #closed = false;
+  #attempts = 0;
+  #timer = null;
+  constructor({ replace, isConnected, onGone, label }) {
+    this.#replace = replace;
+    this.#isConnected = isConnected;
+    this.#onGone = onGone;
+    this.#label = label;
+  }
+  get pending() {
+    return this.#wanted || this.#running;
+  }
+  /** The peer connection is broken: replace it now, or once the session is connected again. */
+  request() {
+    if (this.#closed) return;
+    this.#wanted = true;
+    this.#run();
+  }
+  async #run() {
+    if (this.#running || !this.#wanted || this.#closed || this.#timer !== null) return;
+    if (!this.#isConnected()) return;
+    this.#running = true;
+    this.#wanted = false;
+    try {
+      await this.#replace();
+      this.#attempts = 0;
+      log.info(`${this.#label}: media connection replaced`);
+    } catch (err) {
+      if (this.#closed) return;
+      if (err && err.code === 404) {
+        this.#closed = true;
+        this.#onGone(err);
+        return;
+      }
+      log.warn(`${this.#label}: replacing the media connection failed: ${err && err.message || err}`);
+      this.#wanted = true;
+      const wait = RETRY_MS[Math.min(this.#attempts, RETRY_MS.length - 1)];
+      this.#attempts += 1;
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#run();
+      }, wait);
+    } finally {
+      this.#running = false;
+    }
+  }
+  close() {
+    this.#closed = true;
+    this.#wanted = false;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+};
+
 // src/archivist/web/src/rtc.js
 function rtcConfiguration(serverIceServers, iceConfig) {
   const cfg = iceConfig || {};
@@ -1232,6 +1352,10 @@ var Publisher = class _Publisher extends EventDispatcher {
   #stream = null;
   #pc = null;
   #senders = { audio: null, video: null };
+  #watch = null;
+  // PeerWatch of #pc once the stream exists
+  #repair = null;
+  // MediaRepair: a new peer connection when the network changed
   #attempt = null;
   #onCreated = null;
   #streamCreatedSent = false;
@@ -1368,9 +1492,67 @@ var Publisher = class _Publisher extends EventDispatcher {
       if (reply && reply.stream && this.#stream === stream) stream[kUpdate](reply.stream, stream.connection);
     }, (err) => log.warn(`could not change the stream: ${err && err.message}`));
   }
-  /** The session reconnected: tell the server what changed meanwhile. */
+  /** The session reconnected: tell the server what changed meanwhile; a peer connection the
+   * network change broke is replaced now. */
   [kResync]() {
     this.#sendState();
+    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+  }
+  // ---- network changes: a new peer connection under the same stream ------------------------
+  #startRepair() {
+    const link = this.#link;
+    if (!link || !this.#pc) return;
+    if (!this.#repair) {
+      this.#repair = new MediaRepair({
+        replace: () => this.#replacePeer(),
+        isConnected: () => link.isConnected(),
+        onGone: () => this[kStreamDestroyed]("networkDisconnected"),
+        label: `publisher ${this.streamId}`
+      });
+    }
+    this.#watchPeer(this.#pc);
+  }
+  #watchPeer(pc) {
+    if (this.#watch) this.#watch.stop();
+    this.#watch = new PeerWatch(pc, () => {
+      if (this.#repair) this.#repair.request();
+    });
+  }
+  #stopRepair() {
+    if (this.#watch) this.#watch.stop();
+    if (this.#repair) this.#repair.close();
+    this.#watch = null;
+    this.#repair = null;
+  }
+  /** Sends the same tracks over a new peer connection (`republish`); the stream stays. */
+  async #replacePeer() {
+    const link = this.#link;
+    const stream = this.#stream;
+    if (!link || !stream || this.#destroyed) return;
+    const pc = new RTCPeerConnection(link.rtcConfiguration());
+    const senders = { audio: null, video: null };
+    try {
+      for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
+        senders[track.kind] = pc.addTransceiver(track, { direction: "sendonly", streams: [this.#preview] }).sender;
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      await preferResolution(senders.video);
+      await waitForIceGathering(pc, 5e3);
+      const reply = await link.request({ type: "republish", streamId: stream.streamId, sdp: pc.localDescription.sdp });
+      if (this.#stream !== stream || this.#destroyed) {
+        closePeer(pc);
+        return;
+      }
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    } catch (err) {
+      closePeer(pc);
+      throw err;
+    }
+    const old = this.#pc;
+    this.#pc = pc;
+    this.#senders = senders;
+    closePeer(old);
+    this.#watchPeer(pc);
   }
   /** A moderator muted this publisher's stream: the microphone goes off, muteForced. */
   [kMuteForced]() {
@@ -1590,6 +1772,7 @@ var Publisher = class _Publisher extends EventDispatcher {
       clearTimeout(answerTimer);
       if (this.#attempt !== attempt) return;
       this.#attempt = null;
+      this.#stopRepair();
       closePeer(this.#pc);
       this.#pc = null;
       this.#senders = { audio: null, video: null };
@@ -1700,6 +1883,7 @@ var Publisher = class _Publisher extends EventDispatcher {
     if (!this.#stream || this.#streamCreatedSent) return;
     this.#stream[kUpdate](raw, this.#link && this.#link.connection());
     this.#streamCreatedSent = true;
+    this.#startRepair();
     this.dispatchEvent(new Event("streamCreated", { stream: this.#stream }, false));
     this.#sendState();
     if (this.#onCreated) {
@@ -1718,6 +1902,7 @@ var Publisher = class _Publisher extends EventDispatcher {
     const link = this.#link;
     this.#attempt = null;
     this.#onCreated = null;
+    this.#stopRepair();
     const pc = this.#pc;
     this.#pc = null;
     this.#senders = { audio: null, video: null };
@@ -1737,6 +1922,7 @@ var Publisher = class _Publisher extends EventDispatcher {
   /** The session ended before the stream existed. */
   [kDetach]() {
     this.#attempt = null;
+    this.#stopRepair();
     closePeer(this.#pc);
     this.#pc = null;
     this.#senders = { audio: null, video: null };
@@ -1757,6 +1943,7 @@ var Publisher = class _Publisher extends EventDispatcher {
       this[kStreamDestroyed]("unpublished", true);
     }
     this.#attempt = null;
+    this.#stopRepair();
     if (this.#pc) {
       const pc = this.#pc;
       this.#pc = null;
@@ -1828,6 +2015,10 @@ var Subscriber = class _Subscriber extends EventDispatcher {
   #stream;
   #widget;
   #pc = null;
+  #watch = null;
+  // PeerWatch of #pc once connected
+  #repair = null;
+  // MediaRepair: a new peer connection when the network changed
   #mediaStream = null;
   #subscriptionId = null;
   #audio;
@@ -1970,11 +2161,13 @@ var Subscriber = class _Subscriber extends EventDispatcher {
         fail(Errors.ICE_WORKFLOW_FAILED, `the media connection failed: ${err.message}`);
       }
       if (this.#destroyed) return this;
-      pc.addEventListener("connectionstatechange", () => {
-        if (pc.connectionState === "failed" && !this.#destroyed) {
-          this.dispatchEvent(new Event("disconnected", { reason: "networkDisconnected" }, false));
-        }
+      this.#repair = new MediaRepair({
+        replace: () => this.#replacePeer(),
+        isConnected: () => link.isConnected(),
+        onGone: () => this[kTeardown]("networkDisconnected"),
+        label: `subscriber ${stream.streamId}`
       });
+      this.#watchPeer(pc);
       this.#updateSampler();
       this.dispatchEvent(new Event("connected", { stream }, false));
       return this;
@@ -2016,9 +2209,66 @@ var Subscriber = class _Subscriber extends EventDispatcher {
     this.#updateSampler();
     return this;
   }
-  /** The session reconnected: tell the server what this subscriber wants now. */
+  /** The session reconnected: tell the server what this subscriber wants now; a peer
+   * connection the network change broke is replaced now. */
   [kResync]() {
     this.#sendWanted();
+    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+  }
+  // ---- network changes: a new peer connection under the same subscription -------------------
+  /** Broken: `disconnected` (as OpenTok.js's automatic reconnection), then a new peer connection. */
+  #watchPeer(pc) {
+    if (this.#watch) this.#watch.stop();
+    this.#watch = new PeerWatch(pc, () => {
+      if (this.#destroyed || !this.#repair) return;
+      this.dispatchEvent(new Event("disconnected", { reason: "networkDisconnected" }, false));
+      this.#repair.request();
+    });
+  }
+  /** Receives the stream over a new peer connection (`resubscribe`); `connected` once it is up. */
+  async #replacePeer() {
+    const link = this.#link;
+    if (this.#destroyed || !this.#subscriptionId) return;
+    const pc = new RTCPeerConnection(link.rtcConfiguration());
+    let mediaStream;
+    try {
+      mediaStream = new MediaStream([
+        pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track,
+        pc.addTransceiver("video", { direction: "recvonly" }).receiver.track
+      ]);
+      pc.addEventListener("track", (ev) => {
+        if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
+      });
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc, 5e3);
+      const reply = await link.request({ type: "resubscribe", subscriptionId: this.#subscriptionId, sdp: pc.localDescription.sdp });
+      if (this.#destroyed) {
+        closePeer(pc);
+        return;
+      }
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    } catch (err) {
+      closePeer(pc);
+      throw err;
+    }
+    const old = this.#pc;
+    const oldStream = this.#mediaStream;
+    this.#pc = pc;
+    this.#mediaStream = mediaStream;
+    this.#applyEnabled();
+    const video = this.#widget.video;
+    video.srcObject = mediaStream;
+    startPlayback(video, this.#audio);
+    closePeer(old);
+    if (oldStream) oldStream.getTracks().forEach((t) => t.stop());
+    this.#watchPeer(pc);
+    this.#updateSampler();
+    try {
+      await waitForConnected(pc, 2e4);
+    } catch {
+      return;
+    }
+    if (!this.#destroyed && this.#pc === pc) this.dispatchEvent(new Event("connected", { stream: this.#stream }, false));
   }
   #sendWanted() {
     if (!this.#subscriptionId || this.#destroyed) return;
@@ -2121,6 +2371,8 @@ var Subscriber = class _Subscriber extends EventDispatcher {
   [kTeardown](reason) {
     if (this.#destroyed) return false;
     this.#destroyed = true;
+    if (this.#watch) this.#watch.stop();
+    if (this.#repair) this.#repair.close();
     this.#sampler.stop();
     closePeer(this.#pc);
     this.#pc = null;
@@ -2142,6 +2394,8 @@ var Subscriber = class _Subscriber extends EventDispatcher {
 
 // src/archivist/web/src/transport.js
 var OPEN = 1;
+var HEARTBEAT_MS = 4e3;
+var DEAD_MS = 12e3;
 var SignalingTransport = class {
   #ws = null;
   #rid = 0;
@@ -2149,6 +2403,8 @@ var SignalingTransport = class {
   #established = false;
   #onMessage;
   #onClose;
+  #lastHeard = 0;
+  #heartbeat = null;
   /** @param {{onMessage: (msg) => void, onClose: (code: number, reason: string) => void}} handlers */
   constructor({ onMessage, onClose }) {
     this.#onMessage = onMessage;
@@ -2200,6 +2456,7 @@ var SignalingTransport = class {
       };
       ws.onmessage = (ev) => {
         if (this.#ws !== ws) return;
+        this.#lastHeard = Date.now();
         let msg;
         try {
           msg = JSON.parse(ev.data);
@@ -2211,6 +2468,7 @@ var SignalingTransport = class {
           if (msg.type === "error") refusal = msg;
           else if (msg.type === "connected" && (msg.rid === rid || msg.rid === void 0)) {
             this.#established = true;
+            this.#startHeartbeat(ws);
             if (onConnected) onConnected(msg);
             finish(null, msg);
           }
@@ -2223,6 +2481,7 @@ var SignalingTransport = class {
       ws.onclose = (ev) => {
         if (this.#ws !== ws) return;
         this.#ws = null;
+        this.#stopHeartbeat();
         this.#rejectPending();
         if (!this.#established) {
           const error = connectErrorFromClose(ev.code, refusal && refusal.message);
@@ -2271,6 +2530,7 @@ var SignalingTransport = class {
     const ws = this.#ws;
     this.#ws = null;
     this.#established = false;
+    this.#stopHeartbeat();
     this.#rejectPending();
     if (ws) {
       try {
@@ -2278,6 +2538,35 @@ var SignalingTransport = class {
       } catch {
       }
     }
+  }
+  #startHeartbeat(ws) {
+    this.#stopHeartbeat();
+    this.#lastHeard = Date.now();
+    this.#heartbeat = setInterval(() => {
+      if (this.#ws !== ws || !this.#established) {
+        this.#stopHeartbeat();
+        return;
+      }
+      const quiet = Date.now() - this.#lastHeard;
+      if (quiet >= DEAD_MS) {
+        log.warn(`signaling: nothing from the server for ${Math.round(quiet / 1e3)} s; the connection is lost`);
+        this.#ws = null;
+        this.#established = false;
+        this.#stopHeartbeat();
+        this.#rejectPending();
+        try {
+          ws.close(4e3, "heartbeat lost");
+        } catch {
+        }
+        this.#onClose(1006, "heartbeat lost");
+      } else if (quiet >= HEARTBEAT_MS) {
+        this.send({ type: "ping" });
+      }
+    }, 1e3);
+  }
+  #stopHeartbeat() {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
   }
   #nextRid() {
     this.#rid += 1;
