@@ -98,6 +98,9 @@
         countFrames(ev.element, holder);
       });
       sub.on('connected', function () { record('subscriber', 'connected', { streamId: streamId }); });
+      sub.on('disconnected', function (ev) {
+        record('subscriber', 'disconnected', { streamId: streamId, reason: ev.reason });
+      });
       sub.on('destroyed', function (ev) {
         holder.destroyed = true;
         record('subscriber', 'destroyed', { streamId: streamId, reason: ev.reason });

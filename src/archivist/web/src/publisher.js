@@ -193,7 +193,7 @@ export class Publisher extends EventDispatcher {
    * network change broke is replaced now. */
   [kResync]() {
     this.#sendState();
-    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+    if (this.#repair && (this.#repair.pending || !isHealthy(this.#pc))) this.#repair.request();
   }
 
   // ---- network changes: a new peer connection under the same stream ------------------------
@@ -214,7 +214,11 @@ export class Publisher extends EventDispatcher {
 
   #watchPeer(pc) {
     if (this.#watch) this.#watch.stop();
-    this.#watch = new PeerWatch(pc, () => { if (this.#repair) this.#repair.request(); });
+    this.#watch = new PeerWatch(pc, () => {
+      if (!this.#repair || !this.#link) return;
+      this.#link.probe(); // the network that broke it may have taken the WebSocket too
+      this.#repair.request();
+    });
   }
 
   #stopRepair() {

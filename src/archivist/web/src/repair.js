@@ -6,14 +6,19 @@
  * (`republish` / `resubscribe`, docs/protocol.md "Network changes"): subscribers and archives
  * keep the same stream, with a gap.
  *
- * `PeerWatch` says when a peer connection is broken (failed, or disconnected for longer than a
- * grace); `MediaRepair` replaces it, now if the session's WebSocket is up, or when the session
- * has reconnected (its owner asks again then), retrying with backoff until it works or the
- * stream or subscription is gone (404).
+ * `PeerWatch` says when a peer connection is broken: failed, disconnected for longer than a
+ * grace, or connected by its ICE state while nothing has come in on its candidate pair for
+ * QUIET_MS (Chromium takes some 6 s to call a path whose local address went away
+ * "disconnected"; the server's RTCP reports and consent checks arrive every second or so, the
+ * media of a subscription all the time). `MediaRepair` replaces it, now if the session's
+ * WebSocket is up, or when the session has reconnected (its owner asks again then), retrying
+ * with backoff until it works or the stream or subscription is gone (404).
  */
 import { log } from './log.js';
 
 export const DISCONNECTED_GRACE_MS = 2500;
+export const QUIET_MS = 2500;
+const POLL_MS = 1000;
 const RETRY_MS = [500, 1000, 2000, 4000];
 
 /** Whether a peer connection carries media now, or may still be coming up. */
@@ -25,12 +30,35 @@ export function isHealthy(pc) {
   return ice !== 'failed' && ice !== 'disconnected' && ice !== 'closed';
 }
 
-/** Calls `onBroken` once, when `pc` has failed or stayed disconnected for `graceMs`. */
+/**
+ * Milliseconds since a packet last came in on the peer connection's selected candidate pair
+ * (null: not known, e.g. no pair selected yet or a browser without the stat).
+ */
+export async function quietFor(pc) {
+  let report;
+  try {
+    report = await pc.getStats();
+  } catch {
+    return null;
+  }
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId) || pair;
+  });
+  if (!pair) {
+    report.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s; });
+  }
+  if (!pair || typeof pair.lastPacketReceivedTimestamp !== 'number') return null;
+  return pair.timestamp - pair.lastPacketReceivedTimestamp;
+}
+
+/** Calls `onBroken` once, when `pc` has failed, stayed disconnected for `graceMs`, or gone quiet. */
 export class PeerWatch {
   #pc;
   #onBroken;
   #graceMs;
   #timer = null;
+  #poll = null;
   #stopped = false;
   #listener = () => this.#check();
 
@@ -40,7 +68,17 @@ export class PeerWatch {
     this.#graceMs = graceMs;
     pc.addEventListener('iceconnectionstatechange', this.#listener);
     pc.addEventListener('connectionstatechange', this.#listener);
+    this.#poll = setInterval(() => this.#checkQuiet(), POLL_MS);
     this.#check();
+  }
+
+  async #checkQuiet() {
+    if (this.#stopped || this.#pc.connectionState !== 'connected') return;
+    const quiet = await quietFor(this.#pc);
+    if (quiet !== null && quiet > QUIET_MS) {
+      log.debug(`nothing received for ${Math.round(quiet)} ms`);
+      this.#fire();
+    }
   }
 
   #check() {
@@ -67,6 +105,7 @@ export class PeerWatch {
 
   #fire() {
     if (this.#stopped) return;
+    log.debug(`peer connection broken (ice ${this.#pc.iceConnectionState}, ${this.#pc.connectionState})`);
     this.stop();
     this.#onBroken();
   }
@@ -74,7 +113,9 @@ export class PeerWatch {
   stop() {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     this.#timer = null;
+    this.#poll = null;
     this.#pc.removeEventListener('iceconnectionstatechange', this.#listener);
     this.#pc.removeEventListener('connectionstatechange', this.#listener);
   }
@@ -116,7 +157,10 @@ export class MediaRepair {
 
   async #run() {
     if (this.#running || !this.#wanted || this.#closed || this.#timer !== null) return;
-    if (!this.#isConnected()) return; // the session's reconnect asks again
+    if (!this.#isConnected()) {
+      log.debug(`${this.#label}: media repair waits for the session to reconnect`);
+      return; // the session's reconnect asks again
+    }
     this.#running = true;
     this.#wanted = false;
     try {

@@ -73,6 +73,7 @@ export class Session extends EventDispatcher {
       archiving: () => this.#archives.size > 0,
       rtcConfiguration: () => rtcConfiguration(this.#iceServers, this.#iceConfig),
       request: (msg, timeoutMs) => this.#transport.request(msg, timeoutMs),
+      probe: () => this.#transport.probe(),
       send: (msg) => this.#transport.send(msg),
       addPublisher: (pub) => { this.#publishers.add(pub); },
       removePublisher: (pub, streamId) => {

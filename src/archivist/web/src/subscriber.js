@@ -225,7 +225,7 @@ export class Subscriber extends EventDispatcher {
    * connection the network change broke is replaced now. */
   [kResync]() {
     this.#sendWanted();
-    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+    if (this.#repair && (this.#repair.pending || !isHealthy(this.#pc))) this.#repair.request();
   }
 
   // ---- network changes: a new peer connection under the same subscription -------------------
@@ -236,6 +236,7 @@ export class Subscriber extends EventDispatcher {
     this.#watch = new PeerWatch(pc, () => {
       if (this.#destroyed || !this.#repair) return;
       this.dispatchEvent(new Event('disconnected', { reason: 'networkDisconnected' }, false));
+      this.#link.probe(); // the network that broke it may have taken the WebSocket too
       this.#repair.request();
     });
   }

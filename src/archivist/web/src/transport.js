@@ -12,8 +12,8 @@ import { ExceptionCodes, Errors, connectErrorFromClose, notConnected, otError } 
 import { log } from './log.js';
 
 const OPEN = 1;
-const HEARTBEAT_MS = 4000;
-const DEAD_MS = 12000;
+const HEARTBEAT_MS = 2000;
+const DEAD_MS = 5000;
 
 export class SignalingTransport {
   #ws = null;
@@ -164,17 +164,35 @@ export class SignalingTransport {
       }
       const quiet = Date.now() - this.#lastHeard;
       if (quiet >= DEAD_MS) {
-        log.warn(`signaling: nothing from the server for ${Math.round(quiet / 1000)} s; the connection is lost`);
-        this.#ws = null;
-        this.#established = false;
-        this.#stopHeartbeat();
-        this.#rejectPending();
-        try { ws.close(4000, 'heartbeat lost'); } catch { /* already closed */ }
-        this.#onClose(1006, 'heartbeat lost');
+        this.#lose(ws, `nothing from the server for ${Math.round(quiet / 1000)} s`);
       } else if (quiet >= HEARTBEAT_MS) {
         this.send({ type: 'ping' });
       }
     }, 1000);
+  }
+
+  /**
+   * Something suggests the network went away (a peer connection went quiet): a `ping` now, and
+   * the connection is taken as lost if nothing comes back within `timeoutMs`.
+   */
+  probe(timeoutMs = 1500) {
+    const ws = this.#ws;
+    if (!this.isOpen) return;
+    const heard = this.#lastHeard;
+    this.send({ type: 'ping' });
+    setTimeout(() => {
+      if (this.#ws === ws && this.#established && this.#lastHeard === heard) this.#lose(ws, `no answer to a ping within ${timeoutMs} ms`);
+    }, timeoutMs);
+  }
+
+  #lose(ws, why) {
+    log.warn(`signaling: ${why}; the connection is lost`);
+    this.#ws = null;
+    this.#established = false;
+    this.#stopHeartbeat();
+    this.#rejectPending();
+    try { ws.close(4000, 'heartbeat lost'); } catch { /* already closed */ }
+    this.#onClose(1006, 'heartbeat lost');
   }
 
   #stopHeartbeat() {

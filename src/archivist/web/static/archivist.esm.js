@@ -722,6 +722,8 @@ var AudioLevelSampler = class {
 
 // src/archivist/web/src/repair.js
 var DISCONNECTED_GRACE_MS = 2500;
+var QUIET_MS = 2500;
+var POLL_MS = 1e3;
 var RETRY_MS = [500, 1e3, 2e3, 4e3];
 function isHealthy(pc) {
   if (!pc) return false;
@@ -730,11 +732,31 @@ function isHealthy(pc) {
   if (state === "failed" || state === "disconnected" || state === "closed") return false;
   return ice !== "failed" && ice !== "disconnected" && ice !== "closed";
 }
+async function quietFor(pc) {
+  let report;
+  try {
+    report = await pc.getStats();
+  } catch {
+    return null;
+  }
+  let pair = null;
+  report.forEach((s) => {
+    if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId) || pair;
+  });
+  if (!pair) {
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+  }
+  if (!pair || typeof pair.lastPacketReceivedTimestamp !== "number") return null;
+  return pair.timestamp - pair.lastPacketReceivedTimestamp;
+}
 var PeerWatch = class {
   #pc;
   #onBroken;
   #graceMs;
   #timer = null;
+  #poll = null;
   #stopped = false;
   #listener = () => this.#check();
   constructor(pc, onBroken, graceMs = DISCONNECTED_GRACE_MS) {
@@ -743,7 +765,16 @@ var PeerWatch = class {
     this.#graceMs = graceMs;
     pc.addEventListener("iceconnectionstatechange", this.#listener);
     pc.addEventListener("connectionstatechange", this.#listener);
+    this.#poll = setInterval(() => this.#checkQuiet(), POLL_MS);
     this.#check();
+  }
+  async #checkQuiet() {
+    if (this.#stopped || this.#pc.connectionState !== "connected") return;
+    const quiet = await quietFor(this.#pc);
+    if (quiet !== null && quiet > QUIET_MS) {
+      log.debug(`nothing received for ${Math.round(quiet)} ms`);
+      this.#fire();
+    }
   }
   #check() {
     if (this.#stopped) return;
@@ -768,13 +799,16 @@ var PeerWatch = class {
   }
   #fire() {
     if (this.#stopped) return;
+    log.debug(`peer connection broken (ice ${this.#pc.iceConnectionState}, ${this.#pc.connectionState})`);
     this.stop();
     this.#onBroken();
   }
   stop() {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     this.#timer = null;
+    this.#poll = null;
     this.#pc.removeEventListener("iceconnectionstatechange", this.#listener);
     this.#pc.removeEventListener("connectionstatechange", this.#listener);
   }
@@ -806,7 +840,10 @@ var MediaRepair = class {
   }
   async #run() {
     if (this.#running || !this.#wanted || this.#closed || this.#timer !== null) return;
-    if (!this.#isConnected()) return;
+    if (!this.#isConnected()) {
+      log.debug(`${this.#label}: media repair waits for the session to reconnect`);
+      return;
+    }
     this.#running = true;
     this.#wanted = false;
     try {
@@ -1496,7 +1533,7 @@ var Publisher = class _Publisher extends EventDispatcher {
    * network change broke is replaced now. */
   [kResync]() {
     this.#sendState();
-    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+    if (this.#repair && (this.#repair.pending || !isHealthy(this.#pc))) this.#repair.request();
   }
   // ---- network changes: a new peer connection under the same stream ------------------------
   #startRepair() {
@@ -1515,7 +1552,9 @@ var Publisher = class _Publisher extends EventDispatcher {
   #watchPeer(pc) {
     if (this.#watch) this.#watch.stop();
     this.#watch = new PeerWatch(pc, () => {
-      if (this.#repair) this.#repair.request();
+      if (!this.#repair || !this.#link) return;
+      this.#link.probe();
+      this.#repair.request();
     });
   }
   #stopRepair() {
@@ -2213,7 +2252,7 @@ var Subscriber = class _Subscriber extends EventDispatcher {
    * connection the network change broke is replaced now. */
   [kResync]() {
     this.#sendWanted();
-    if (this.#repair && !isHealthy(this.#pc)) this.#repair.request();
+    if (this.#repair && (this.#repair.pending || !isHealthy(this.#pc))) this.#repair.request();
   }
   // ---- network changes: a new peer connection under the same subscription -------------------
   /** Broken: `disconnected` (as OpenTok.js's automatic reconnection), then a new peer connection. */
@@ -2222,6 +2261,7 @@ var Subscriber = class _Subscriber extends EventDispatcher {
     this.#watch = new PeerWatch(pc, () => {
       if (this.#destroyed || !this.#repair) return;
       this.dispatchEvent(new Event("disconnected", { reason: "networkDisconnected" }, false));
+      this.#link.probe();
       this.#repair.request();
     });
   }
@@ -2394,8 +2434,8 @@ var Subscriber = class _Subscriber extends EventDispatcher {
 
 // src/archivist/web/src/transport.js
 var OPEN = 1;
-var HEARTBEAT_MS = 4e3;
-var DEAD_MS = 12e3;
+var HEARTBEAT_MS = 2e3;
+var DEAD_MS = 5e3;
 var SignalingTransport = class {
   #ws = null;
   #rid = 0;
@@ -2549,20 +2589,36 @@ var SignalingTransport = class {
       }
       const quiet = Date.now() - this.#lastHeard;
       if (quiet >= DEAD_MS) {
-        log.warn(`signaling: nothing from the server for ${Math.round(quiet / 1e3)} s; the connection is lost`);
-        this.#ws = null;
-        this.#established = false;
-        this.#stopHeartbeat();
-        this.#rejectPending();
-        try {
-          ws.close(4e3, "heartbeat lost");
-        } catch {
-        }
-        this.#onClose(1006, "heartbeat lost");
+        this.#lose(ws, `nothing from the server for ${Math.round(quiet / 1e3)} s`);
       } else if (quiet >= HEARTBEAT_MS) {
         this.send({ type: "ping" });
       }
     }, 1e3);
+  }
+  /**
+   * Something suggests the network went away (a peer connection went quiet): a `ping` now, and
+   * the connection is taken as lost if nothing comes back within `timeoutMs`.
+   */
+  probe(timeoutMs = 1500) {
+    const ws = this.#ws;
+    if (!this.isOpen) return;
+    const heard = this.#lastHeard;
+    this.send({ type: "ping" });
+    setTimeout(() => {
+      if (this.#ws === ws && this.#established && this.#lastHeard === heard) this.#lose(ws, `no answer to a ping within ${timeoutMs} ms`);
+    }, timeoutMs);
+  }
+  #lose(ws, why) {
+    log.warn(`signaling: ${why}; the connection is lost`);
+    this.#ws = null;
+    this.#established = false;
+    this.#stopHeartbeat();
+    this.#rejectPending();
+    try {
+      ws.close(4e3, "heartbeat lost");
+    } catch {
+    }
+    this.#onClose(1006, "heartbeat lost");
   }
   #stopHeartbeat() {
     clearInterval(this.#heartbeat);
@@ -2659,6 +2715,7 @@ var Session = class _Session extends EventDispatcher {
       archiving: () => this.#archives.size > 0,
       rtcConfiguration: () => rtcConfiguration(this.#iceServers, this.#iceConfig),
       request: (msg, timeoutMs) => this.#transport.request(msg, timeoutMs),
+      probe: () => this.#transport.probe(),
       send: (msg) => this.#transport.send(msg),
       addPublisher: (pub) => {
         this.#publishers.add(pub);
