@@ -40,7 +40,11 @@ LISTEN = """() => {
         R.push([e.type, e.reason || null, Date.now()]));
 }"""
 
-REPUBLISHED = """() => { const pc = T.publisherPc(); return !!pc && pc !== window.P0 && pc.connectionState === 'connected'; }"""
+REPUBLISHED = """() => {
+    const pc = T.publisherPc();
+    return !!pc && pc !== window.P0 && pc.connectionState === 'connected';
+}"""
+PC_STATES = "() => T.peerConnections.map((pc) => [pc.connectionState, pc.iceConnectionState])"
 
 
 async def test_chromium_whose_address_changes_keeps_its_stream_and_subscription(
@@ -118,7 +122,7 @@ async def test_chromium_whose_address_changes_keeps_its_stream_and_subscription(
                     subscribed_again = time.time()
                 except Exception:
                     print(f"changed at {changed - t0:.1f}; R", await page.evaluate("() => R"), "pcs",
-                          await page.evaluate("() => T.peerConnections.map((pc) => [pc.connectionState, pc.iceConnectionState])"),
+                          await page.evaluate(PC_STATES),
                           "\n".join(console), sep="\n")
                     raise
                 print(f"changed at {changed - t0:.1f}", *[c for c in console if "archivist" in c], sep="\n")
