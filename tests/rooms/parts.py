@@ -129,9 +129,15 @@ class LoopbackMedia:
     closed_order: list[str] = field(default_factory=list)
     flow_at_once: bool = True
     """New publishers start flowing as soon as they answered."""
+    answer_error: Exception | None = None
+    """New publishers' answers raise this."""
+    codecs: Mapping[str, CodecInfo] = field(default_factory=lambda: dict(CODECS))
+    """What new publishers negotiate."""
 
     def publisher(self, label: str) -> LoopbackPublisher:
         handle = LoopbackPublisher(self, label)
+        handle.answer_error = self.answer_error
+        handle.codecs = self.codecs
         if self.flow_at_once:
             handle.flowing.set()
         self.publishers.append(handle)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from archivist.auth.tokens import Role
-from archivist.errors import AuthFailed, NotFound, Unavailable
-from archivist.media.peers import MediaError
+from archivist.errors import AuthFailed, BadRequest, Conflict, NotFound, Unavailable
+from archivist.media.peers import CodecInfo, MediaError
 from archivist.rooms.connection import Connection
 from archivist.rooms.host import RoomHost
 from archivist.rooms.reasons import CloseReason
@@ -320,3 +320,66 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     for exc in group.exceptions:
         out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
     return out
+
+
+async def test_republish_puts_the_stream_on_new_media_and_nobody_hears(tree: Tree) -> None:
+    alice, a = await tree.join("alice")
+    bob, b = await tree.join("bob")
+    stream = await tree.publish(alice, "cam")
+    sub = await tree.subscribe(bob, stream)
+    old = stream.media
+    heard = (len(a.events), len(b.events))
+    same, sdp = await alice.republish(stream.id, "offer 2")
+    assert same is stream and sdp == "answer to offer 2"
+    new = tree.media.publishers[-1]
+    assert stream.media is new and new.continues is old  # it carries on the old one's timeline
+    assert old.closed and not new.closed
+    assert sub.media.publisher is new  # type: ignore[attr-defined]
+    assert tree.observer.told[-1] == ("stream_media_replaced", "cam")
+    assert (len(a.events), len(b.events)) == heard  # the same stream: no event for anyone
+    # the new media is watched: when it fails, the stream ends as before
+    new.fail()
+    await _until(lambda: stream.closed)
+    assert stream.close_reason is CloseReason.NETWORK_DISCONNECTED
+
+
+async def test_resubscribe_puts_the_subscription_on_new_media(tree: Tree) -> None:
+    alice, _ = await tree.join("alice")
+    bob, b = await tree.join("bob")
+    stream = await tree.publish(alice, "cam")
+    sub = await tree.subscribe(bob, stream)
+    sub.change(video=False)
+    old = sub.media
+    same, sdp = await bob.resubscribe(sub.id, "offer 2")
+    assert same is sub and sdp == "answer to offer 2"
+    new = tree.media.subscribers[-1]
+    assert sub.media is new and old.closed
+    assert new.forwarding == {"audio": True, "video": False}  # what the subscriber wanted stays
+    assert [e for e in b.events if e["type"] == "subscriptionClosed"] == []
+
+
+async def test_media_replacement_refusals_leave_the_media_alone(tree: Tree) -> None:
+    alice, _ = await tree.join("alice")
+    bob, _ = await tree.join("bob")
+    stream = await tree.publish(alice, "cam")
+    sub = await tree.subscribe(bob, stream)
+    with pytest.raises(NotFound):
+        await bob.republish(stream.id, "offer")  # not his
+    with pytest.raises(NotFound):
+        await alice.resubscribe(sub.id, "offer")  # not hers
+    tree.media.flow_at_once = False
+    pending, _ = await alice.publish("offer", name="not flowing yet")
+    with pytest.raises(Conflict):
+        await alice.republish(pending.id, "offer")
+    tree.media.flow_at_once = True
+    # a new offer that fails, or negotiates other codecs, is closed; the old media goes on
+    old = stream.media
+    tree.media.answer_error = MediaError("bad offer", status=400)
+    with pytest.raises(MediaError):
+        await alice.republish(stream.id, "offer")
+    tree.media.answer_error = None
+    assert tree.media.publishers[-1].closed and stream.media is old and not old.closed
+    tree.media.codecs = {"video": CodecInfo("video", "video/H264", 90000)}
+    with pytest.raises(BadRequest, match="codecs"):
+        await alice.republish(stream.id, "offer")
+    assert tree.media.publishers[-1].closed and stream.media is old and not old.closed

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from archivist import logs
 from archivist.auth.tokens import ClientToken, Role
 from archivist.clock import now_ms
-from archivist.errors import AuthFailed, BadRequest, NotFound
+from archivist.errors import AuthFailed, BadRequest, Conflict, NotFound
 from archivist.lifecycle import CloseOnce, Failures, Tasks
 from archivist.rooms.reasons import CloseReason
 from archivist.rooms.stream import Stream, Subscription, new_id
@@ -162,6 +162,8 @@ class Connection:
         stream = self.streams.get(stream_id)
         if stream is None or stream.closed:
             raise NotFound("stream not found")
+        if not stream.announced:
+            raise Conflict("the stream has not started yet (no media came): unpublish and publish again")
         media = self.room.media.publisher(f"publisher {stream.id} (replaced)")
         media.continue_from(stream.media)
         try:
