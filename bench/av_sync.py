@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import http.server
 import json
 import shutil
@@ -100,7 +101,11 @@ def serve_harness(lib_src: str) -> tuple[str, http.server.ThreadingHTTPServer]:
     return f"http://localhost:{httpd.server_address[1]}/harness.html", httpd
 
 
-def chromium_runs(server: Server, ot: Client, runs: int, delay: float, seconds: float) -> list[list[float]]:
+def chromium_runs(
+    server: Server, ot: Client, runs: int, delay: float, seconds: float, local: list[list[float]] | None = None
+) -> list[list[float]]:
+    """The archives' offsets per run; with ``local``, also those of the same tracks recorded in
+    the page during the archive (Chromium's MediaRecorder: the source's own view)."""
     from playwright.sync_api import sync_playwright
 
     port = urllib.parse.urlsplit(server.url).port
@@ -125,7 +130,13 @@ def chromium_runs(server: Server, ot: Client, runs: int, delay: float, seconds: 
                 page.wait_for_function("() => T.has('publisher', 'streamCreated')", timeout=20_000)
                 time.sleep(delay)
                 archive = ot.start_archive(sid, name="sync")
-                time.sleep(seconds)
+                if local is not None:
+                    webm = base64.b64decode(page.evaluate("(ms) => T.recordLocally(ms)", int(seconds * 1000)))
+                    local_path = server.data_dir / f"local-{archive.id}.webm"
+                    local_path.write_bytes(webm)
+                    local.append([o * 1000 for o in av_offsets(local_path)])
+                else:
+                    time.sleep(seconds)
                 ot.stop_archive(archive.id)
                 wait_available(ot, archive.id)
                 out.append([o * 1000 for o in av_offsets(archive_path(server, archive.id))])
@@ -177,16 +188,34 @@ def main() -> None:
             rows += got
             notes.append(note)
         if "chromium" in sources:
-            got, note = summarise("chromium", chromium_runs(server, ot, args.runs, args.delay, args.seconds))
+            local: list[list[float]] = []
+            archived = chromium_runs(server, ot, args.runs, args.delay, args.seconds, local)
+            got, note = summarise("chromium", archived)
+            for row, here, there in zip(got, local, archived, strict=True):
+                if here and there:
+                    page_median = statistics.median(here)
+                    row += [f"{page_median:+.1f}", f"{statistics.median(there) - page_median:+.1f}"]
+                else:
+                    row += ["-", "-"]
             rows += got
             notes.append(note)
+            diffs = [statistics.median(t) - statistics.median(h)
+                     for h, t in zip(local, archived, strict=True) if h and t]
+            if diffs:
+                notes.append(
+                    "chromium, the same tracks recorded in the page (MediaRecorder, during the archive): archive "
+                    f"minus page median from {min(diffs):+.1f} to {max(diffs):+.1f} ms (spread "
+                    f"{max(diffs) - min(diffs):.1f} ms): what the server adds to the source's own offset.")
     finally:
         server.stop()
     notes.append(f"Each run: a new session, the archive started {args.delay:g} s after the stream was announced, "
                  f"{args.seconds:g} s long; offset = audio onset minus video onset of each flash (positive: "
                  "sound late); 'spread' is the largest minus the smallest offset within the file.")
+    for row in rows:
+        row.extend([""] * (8 - len(row)))
     publish_result("av_sync", table("A/V offset, run after run", ["source", "run", "flashes", "median ms",
-                                                                     "worst ms", "spread ms"], rows, notes))
+                                                                     "worst ms", "spread ms", "page median ms",
+                                                                     "archive - page ms"], rows, notes))
 
 
 if __name__ == "__main__":

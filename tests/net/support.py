@@ -13,6 +13,12 @@ from opentok import Client
 
 from tests.netns import Namespace
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox", "--disable-gpu",
+]
+"""Headless Chromium with a fake camera and microphone, allowed without asking."""
+
 
 def sdk(url: str, key: str, secret: str) -> Client:
     return Client(key, secret, api_url=url, timeout=20)

@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 from opentok import MediaModes
 
-from tests.net.support import archive_path, nft_counter, sdk, wait_available
+from tests.net.support import CHROMIUM, CHROMIUM_ARGS, archive_path, nft_counter, sdk, wait_available
 from tests.net.test_turn import CLIENT, OFFICE_FIREWALL, SERVER, TURN, TURN_PORT, coturn_in
 from tests.netns import Namespace, Network
 from tests.recording.media import av_offsets, read_output
 from tests.servers import make_server
 
-CHROMIUM = "/usr/bin/chromium"
 HARNESS = Path(__file__).resolve().parent.parent / "e2e" / "pages" / "harness.js"
 
 
@@ -77,10 +76,7 @@ async def test_chromium_behind_a_udp_blocking_firewall_relays_over_turn_tcp(
         async def record() -> dict[str, Any]:
             sid = (await asyncio.to_thread(ot.create_session, media_mode=MediaModes.routed)).session_id
             async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path=chromium_in(cli), args=[
-                    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox",
-                    "--disable-gpu",
-                ])
+                browser = await pw.chromium.launch(executable_path=chromium_in(cli), args=CHROMIUM_ARGS)
                 try:
                     page = await browser.new_page()
                     await page.goto(f"http://localhost:{port}/", timeout=20_000)

@@ -26,8 +26,8 @@ import pytest
 from opentok import MediaModes, OutputModes
 
 from archivist.client import ArchivistClient
-from tests.net.support import sdk, wait_available
-from tests.net.test_browser import CHROMIUM, harness_handler
+from tests.net.support import CHROMIUM, CHROMIUM_ARGS, sdk, wait_available
+from tests.net.test_browser import harness_handler
 from tests.netns import Namespace, Network
 from tests.recording.media import read_output
 from tests.servers import make_server
@@ -88,10 +88,7 @@ async def test_chromium_whose_address_changes_keeps_its_stream_and_subscription(
 
     async def alice() -> dict[str, Any]:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium_in(cli), args=[
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox",
-                "--disable-gpu",
-            ])
+            browser = await pw.chromium.launch(executable_path=chromium_in(cli), args=CHROMIUM_ARGS)
             try:
                 page = await browser.new_page()
                 console: list[str] = []

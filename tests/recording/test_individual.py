@@ -82,12 +82,17 @@ async def record(
     events: Sequence[tuple[float, str, str]] = (),
     codecs: dict[str, dict[str, str]] | None = None,
     step: float = 0.05,
+    arrival: Sequence[float] | None = None,
 ) -> Any:
     """Play ``pushes`` and ``events`` ((t, "add"|"remove", stream); an added stream has the
-    ``codecs`` of its name) on the hand-moved clock, then stop at ``stop_at``."""
+    ``codecs`` of its name) on the hand-moved clock, then stop at ``stop_at``. ``arrival``: when
+    each push arrives, if not at its ``t`` (the order the recorder gets them in)."""
     assert rec.t0 is not None
     t0 = rec.t0
-    items = sorted(pushes, key=lambda p: p.t)
+    at = list(arrival) if arrival is not None else [p.t for p in pushes]
+    order = sorted(range(len(pushes)), key=lambda k: at[k])
+    items = [pushes[k] for k in order]
+    arrives = [at[k] for k in order]
     evs = sorted(events)
     i = j = 0
     now = 0.0
@@ -100,7 +105,7 @@ async def record(
             else:
                 rec.remove_stream(sid)
             j += 1
-        while i < len(items) and items[i].t < now:
+        while i < len(items) and arrives[i] < now:
             p = items[i]
             rec.push_packet(p.stream, p.kind, p.media.packet(), t0 + p.t)
             i += 1
@@ -274,6 +279,32 @@ async def test_gaps_filled_reconnect_continues_and_video_starts_at_keyframe(tmp_
     assert len(after) == 30 and after[0][0] == pytest.approx(3.0, abs=0.02)
     assert close_to(mean_rgb(after[-1][3], 100, 80, 100, 80), BLUE)
     assert abs(container_duration(out / "s.webm") - 4.0) <= 1 / 30
+
+
+async def test_frames_placed_earlier_than_their_predecessors_keep_their_order(tmp_path: Path) -> None:
+    """Lip sync may move a stream back (its first sender report, a re-anchor): the frames after
+    the step are placed before frames already queued. A file keeps decode order (frame k after
+    frame k-1, whatever their places), or its interframes would reference frames not yet seen."""
+    clock = FakeClock()
+    rec = make_recorder(tmp_path, clock)
+    await rec.start()
+    frames = encode_video("vp8", coloured(320, 240, lambda i: (i * 4, 255 - i * 4, 128), 60), gop=60)
+    pushes = video_track("s", 0.0, frames)
+    step_back = 0.05
+    pushes = [Push(p.t - step_back if i >= 31 else p.t, p.stream, p.kind, p.media) for i, p in enumerate(pushes)]
+    arrival = [i / 30 for i in range(60)]  # they come in order, as the network gave them
+    res = await record(rec, clock, pushes + audio_track("s", 0.0, 2.0, encode_opus(50)), stop_at=2.2,
+                       events=[(0.0, "add", "s")], codecs={"s": VP8},
+                       arrival=arrival + [p.t for p in audio_track("s", 0.0, 2.0, encode_opus(50))])
+    out = tmp_path / "out"
+    manifest = unzip(res.zip_path, out)
+    path = str(out / manifest["files"][0]["filename"])
+    decoded = decode_video(path)  # an interframe ahead of its reference would not decode
+    assert len(decoded) == 60
+    reds = [float(fr[3][:, :, 0].mean()) for fr in decoded]
+    assert reds == sorted(reds), [round(r) for r in reds]  # frame k after frame k-1
+    times = [fr[0] for fr in decoded]
+    assert times == sorted(times)
 
 
 async def test_orientation_change_within_the_file(tmp_path: Path) -> None:

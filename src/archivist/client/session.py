@@ -426,11 +426,7 @@ class ArchivistClient:
         await asyncio.gather(*sub.tasks, return_exceptions=True)
         sub.tasks.clear()
         sub.pc = pc
-        loop = asyncio.get_running_loop()
-        for transceiver in pc.getTransceivers():
-            track = transceiver.receiver.track
-            if track is not None:
-                sub.tasks.append(loop.create_task(self._consume(sub, track, transceiver.kind)))
+        self._consume_all(sub, pc)
         return reply
 
     async def unpublish(self, publication: Publication) -> Event:
@@ -469,12 +465,15 @@ class ArchivistClient:
         if not decode:
             for transceiver in pc.getTransceivers():
                 seams.mark_passthrough(transceiver.receiver)
+        self._consume_all(sub, pc)
+        return sub
+
+    def _consume_all(self, sub: Subscription, pc: RTCPeerConnection) -> None:
         loop = asyncio.get_running_loop()
         for transceiver in pc.getTransceivers():
             track = transceiver.receiver.track
             if track is not None:
                 sub.tasks.append(loop.create_task(self._consume(sub, track, transceiver.kind)))
-        return sub
 
     @staticmethod
     async def _consume(sub: Subscription, track: MediaStreamTrack, kind: str) -> None:

@@ -432,6 +432,11 @@ class PublisherPeer(_Peer):
                     packet.pts = packet.dts = pts
                 self.last_packet[kind] = (pts, now)
                 self.packets[kind] = self.packets.get(kind, 0) + 1
+                if self._continues and kind == "video" and not self.keyframes and not packet.is_keyframe:
+                    # a replacement goes on from a keyframe: what follows the old peer's frames
+                    # must not reference them (its first frames may have been lost on the way)
+                    self.request_keyframe()
+                    continue
                 if packet.is_keyframe and kind == "video":
                     self.keyframes[kind] = self.keyframes.get(kind, 0) + 1
                 self.flowing.set()

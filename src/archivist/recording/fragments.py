@@ -13,9 +13,10 @@ Blocking file reads: call it from a worker thread.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import BinaryIO
+
+from archivist.recording.recovery import read_box_header
 
 MAX_READ = 16 << 20
 """At most this many bytes per :meth:`FragmentTail.read` (a fragment is never split)."""
@@ -56,19 +57,13 @@ class FragmentTail:
 def _box(f: BinaryIO, pos: int, file_size: int) -> tuple[str, int] | None:
     """(type, end) of the box at ``pos`` when it is all in the file, else None. A box of size 0
     ("up to the end of the file") is never complete while the file grows."""
-    f.seek(pos)
-    head = f.read(16)
-    if len(head) < 8:
+    header = read_box_header(f, pos, file_size, open_ended=False)
+    if header is None:
         return None
-    size, kind = struct.unpack_from(">I4s", head)
-    header = 8
-    if size == 1:
-        if len(head) < 16:
-            return None
-        size, header = struct.unpack_from(">Q", head, 8)[0], 16
-    if size < header or pos + size > file_size:
+    kind, head, size = header
+    if size < head or pos + size > file_size:
         return None
-    return kind.decode("latin-1"), pos + size
+    return kind, pos + size
 
 
 def _complete_end(f: BinaryIO, pos: int, file_size: int) -> int | None:

@@ -105,6 +105,10 @@ class _Inbox:
             return items
 
 
+ORDER_STEP_S = 0.001
+"""The least a packet's place follows its predecessor's (of the same kind)."""
+
+
 @dataclass
 class _Stream:
     stream_id: str
@@ -120,6 +124,8 @@ class _Stream:
     present: bool = True
     removed_at: float | None = None
     heap: list[tuple[float, int, str, Any, bool]] = field(default_factory=list)
+    last_t: dict[str, float] = field(default_factory=dict)
+    """Per kind, the place of the latest packet queued: packets keep the order they came in."""
 
     @property
     def current(self) -> StreamFile | None:
@@ -375,6 +381,13 @@ class IndividualRecorder:
             if stream is None or not stream.present or not (stream.want_audio if media == "audio"
                                                                 else stream.want_video):
                 return
+            # A packet placed before its predecessor (lip sync moved the stream back: its first
+            # sender report, a re-anchor) still goes after it: a file keeps decode order, or an
+            # interframe would come before the frame it references.
+            last = stream.last_t.get(media)
+            if last is not None and t < last + ORDER_STEP_S:
+                t = last + ORDER_STEP_S
+            stream.last_t[media] = t
             heapq.heappush(stream.heap, (t, next(self._seq), media, packet, keyframe))
         elif kind == "add":
             has_audio, has_video, codecs = payload

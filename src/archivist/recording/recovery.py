@@ -159,8 +159,12 @@ def _parse_moof(data: bytes, info: Mp4Info) -> None:
         track.end = max(track.end, base + total)
 
 
-def _read_box_header(f: BinaryIO, pos: int, file_size: int) -> tuple[str, int, int] | None:
-    """(type, header size, box size) at ``pos``, or None when the header itself is torn."""
+def read_box_header(
+    f: BinaryIO, pos: int, file_size: int, *, open_ended: bool = True
+) -> tuple[str, int, int] | None:
+    """(type, header size, box size) of the MP4 box at ``pos``, or None when the header itself
+    is torn. A box of size 0 runs to the end of the file; with ``open_ended=False`` (a file still
+    being written, whose end is not the box's) it gives None instead."""
     f.seek(pos)
     head = f.read(16)
     if len(head) < 8:
@@ -173,6 +177,8 @@ def _read_box_header(f: BinaryIO, pos: int, file_size: int) -> tuple[str, int, i
         size = struct.unpack_from(">Q", head, 8)[0]
         header = 16
     elif size == 0:
+        if not open_ended:
+            return None
         size = file_size - pos
     return kind.decode("latin-1"), header, size
 
@@ -185,7 +191,7 @@ def inspect_file(path: Path) -> Mp4Info:
         pos = 0
         pending_moof: tuple[int, bytes] | None = None  # a moof waits for its mdat
         while pos < file_size:
-            header = _read_box_header(f, pos, file_size)
+            header = read_box_header(f, pos, file_size)
             if header is None:
                 info.torn_at = pos
                 break

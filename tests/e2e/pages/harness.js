@@ -224,6 +224,30 @@
     return T.publish({ videoSource: video, audioSource: audio, width: 640, height: 480 });
   };
 
+  // Records the publisher's own tracks in the page (MediaRecorder: Chromium's capture timestamps,
+  // no network, no server) for `ms`; resolves with the WebM as base64. What the source itself
+  // says of its A/V offset, to hold a recording of the same tracks against.
+  T.recordLocally = function (ms) {
+    var tracks = [T.publisher.getAudioSource(), T.publisher.getVideoSource().track].filter(Boolean);
+    var rec = new MediaRecorder(new MediaStream(tracks), { mimeType: 'video/webm;codecs=vp8,opus' });
+    var chunks = [];
+    rec.ondataavailable = function (ev) { if (ev.data.size) chunks.push(ev.data); };
+    return new Promise(function (resolve) {
+      rec.onstop = function () {
+        new Blob(chunks, { type: 'video/webm' }).arrayBuffer().then(function (buf) {
+          var bytes = new Uint8Array(buf);
+          var bin = '';
+          for (var i = 0; i < bytes.length; i += 0x8000) {
+            bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+          }
+          resolve(btoa(bin));
+        });
+      };
+      rec.start(1000);
+      setTimeout(function () { rec.stop(); }, ms);
+    });
+  };
+
   T.unpublish = function () { T.session.unpublish(T.publisher); };
   T.disconnect = function () { T.session.disconnect(); };
 

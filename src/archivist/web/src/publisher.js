@@ -12,7 +12,7 @@ import {
 import { log } from './log.js';
 import { acquireTracks, audioConstraints, listDevices, videoConstraints, videoInputIds } from './media.js';
 import { MediaRepair, PeerWatch, isHealthy } from './repair.js';
-import { closePeer, preferResolution, summarizeStats, waitForIceGathering } from './rtc.js';
+import { closePeer, negotiate, preferResolution, summarizeStats, waitForIceGathering } from './rtc.js';
 import { Stream } from './stream.js';
 import { isTrack, noop, parseResolution } from './util.js';
 import { Widget, imageData, startPlayback } from './widget.js';
@@ -235,23 +235,15 @@ export class Publisher extends EventDispatcher {
     if (!link || !stream || this.#destroyed) return;
     const pc = new RTCPeerConnection(link.rtcConfiguration());
     const senders = { audio: null, video: null };
-    try {
-      for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
-        senders[track.kind] = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.#preview] }).sender;
-      }
-      await pc.setLocalDescription(await pc.createOffer());
-      await preferResolution(senders.video);
-      await waitForIceGathering(pc, 5000);
-      const reply = await link.request({ type: 'republish', streamId: stream.streamId, sdp: pc.localDescription.sdp });
-      if (this.#stream !== stream || this.#destroyed) {
-        closePeer(pc);
-        return;
-      }
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-    } catch (err) {
-      closePeer(pc);
-      throw err;
+    for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
+      senders[track.kind] = pc.addTransceiver(track, { direction: 'sendonly', streams: [this.#preview] }).sender;
     }
+    const answered = await negotiate(pc, async (sdp) => {
+      const reply = await link.request({ type: 'republish', streamId: stream.streamId, sdp });
+      return this.#stream === stream && !this.#destroyed ? reply.sdp : null;
+    });
+    if (!answered) return;
+    await preferResolution(senders.video);
     const old = this.#pc;
     this.#pc = pc;
     this.#senders = senders;

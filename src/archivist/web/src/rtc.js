@@ -41,6 +41,30 @@ export function waitForIceGathering(pc, timeoutMs = 5000) {
   });
 }
 
+/**
+ * The offer/answer of a new peer connection whose transceivers are set: offers (no trickle:
+ * once gathering is complete), gives the offer SDP to `send`, which resolves with the server's
+ * answer SDP (or null: not wanted any more), and applies the answer. Resolves true when
+ * answered; false, with `pc` closed, when `send` gave null; on a failure `pc` is closed and the
+ * error thrown.
+ */
+export async function negotiate(pc, send) {
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForIceGathering(pc, 5000);
+    const answer = await send(pc.localDescription.sdp);
+    if (answer === null) {
+      closePeer(pc);
+      return false;
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return true;
+  } catch (err) {
+    closePeer(pc);
+    throw err;
+  }
+}
+
 /** Resolves when the peer connection is connected; rejects when it fails or times out. */
 export function waitForConnected(pc, timeoutMs = 20000) {
   const state = () => pc.connectionState || pc.iceConnectionState;

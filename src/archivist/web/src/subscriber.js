@@ -9,7 +9,7 @@ import { Event, EventDispatcher } from './events.js';
 import { kListenerCount, kListenersChanged, kResync, kStart, kStreamChanged, kTeardown } from './internal.js';
 import { registerSink, unregisterSink } from './media.js';
 import { MediaRepair, PeerWatch, isHealthy } from './repair.js';
-import { closePeer, summarizeStats, waitForConnected, waitForIceGathering } from './rtc.js';
+import { closePeer, negotiate, summarizeStats, waitForConnected, waitForIceGathering } from './rtc.js';
 import { Widget, imageData, startPlayback } from './widget.js';
 
 export class Subscriber extends EventDispatcher {
@@ -246,27 +246,18 @@ export class Subscriber extends EventDispatcher {
     const link = this.#link;
     if (this.#destroyed || !this.#subscriptionId) return;
     const pc = new RTCPeerConnection(link.rtcConfiguration());
-    let mediaStream;
-    try {
-      mediaStream = new MediaStream([
-        pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track,
-        pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track,
-      ]);
-      pc.addEventListener('track', (ev) => {
-        if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
-      });
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, 5000);
-      const reply = await link.request({ type: 'resubscribe', subscriptionId: this.#subscriptionId, sdp: pc.localDescription.sdp });
-      if (this.#destroyed) {
-        closePeer(pc);
-        return;
-      }
-      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-    } catch (err) {
-      closePeer(pc);
-      throw err;
-    }
+    const mediaStream = new MediaStream([
+      pc.addTransceiver('audio', { direction: 'recvonly' }).receiver.track,
+      pc.addTransceiver('video', { direction: 'recvonly' }).receiver.track,
+    ]);
+    pc.addEventListener('track', (ev) => {
+      if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
+    });
+    const answered = await negotiate(pc, async (sdp) => {
+      const reply = await link.request({ type: 'resubscribe', subscriptionId: this.#subscriptionId, sdp });
+      return this.#destroyed ? null : reply.sdp;
+    });
+    if (!answered) return;
     const old = this.#pc;
     const oldStream = this.#mediaStream;
     this.#pc = pc;

@@ -913,6 +913,22 @@
       pc.addEventListener("icecandidate", onCandidate);
     });
   }
+  async function negotiate(pc, send) {
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc, 5e3);
+      const answer = await send(pc.localDescription.sdp);
+      if (answer === null) {
+        closePeer(pc);
+        return false;
+      }
+      await pc.setRemoteDescription({ type: "answer", sdp: answer });
+      return true;
+    } catch (err) {
+      closePeer(pc);
+      throw err;
+    }
+  }
   function waitForConnected(pc, timeoutMs = 2e4) {
     const state = () => pc.connectionState || pc.iceConnectionState;
     const isUp = () => state() === "connected" || state() === "completed";
@@ -1570,23 +1586,15 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
       if (!link || !stream || this.#destroyed) return;
       const pc = new RTCPeerConnection(link.rtcConfiguration());
       const senders = { audio: null, video: null };
-      try {
-        for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
-          senders[track.kind] = pc.addTransceiver(track, { direction: "sendonly", streams: [this.#preview] }).sender;
-        }
-        await pc.setLocalDescription(await pc.createOffer());
-        await preferResolution(senders.video);
-        await waitForIceGathering(pc, 5e3);
-        const reply = await link.request({ type: "republish", streamId: stream.streamId, sdp: pc.localDescription.sdp });
-        if (this.#stream !== stream || this.#destroyed) {
-          closePeer(pc);
-          return;
-        }
-        await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
-      } catch (err) {
-        closePeer(pc);
-        throw err;
+      for (const track of [this.#tracks.audio, this.#tracks.video].filter(Boolean)) {
+        senders[track.kind] = pc.addTransceiver(track, { direction: "sendonly", streams: [this.#preview] }).sender;
       }
+      const answered = await negotiate(pc, async (sdp) => {
+        const reply = await link.request({ type: "republish", streamId: stream.streamId, sdp });
+        return this.#stream === stream && !this.#destroyed ? reply.sdp : null;
+      });
+      if (!answered) return;
+      await preferResolution(senders.video);
       const old = this.#pc;
       this.#pc = pc;
       this.#senders = senders;
@@ -2270,27 +2278,18 @@ border-radius:3px;background:rgba(0,0,0,.55);color:#fff;font:bold 11px sans-seri
       const link = this.#link;
       if (this.#destroyed || !this.#subscriptionId) return;
       const pc = new RTCPeerConnection(link.rtcConfiguration());
-      let mediaStream;
-      try {
-        mediaStream = new MediaStream([
-          pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track,
-          pc.addTransceiver("video", { direction: "recvonly" }).receiver.track
-        ]);
-        pc.addEventListener("track", (ev) => {
-          if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
-        });
-        await pc.setLocalDescription(await pc.createOffer());
-        await waitForIceGathering(pc, 5e3);
-        const reply = await link.request({ type: "resubscribe", subscriptionId: this.#subscriptionId, sdp: pc.localDescription.sdp });
-        if (this.#destroyed) {
-          closePeer(pc);
-          return;
-        }
-        await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
-      } catch (err) {
-        closePeer(pc);
-        throw err;
-      }
+      const mediaStream = new MediaStream([
+        pc.addTransceiver("audio", { direction: "recvonly" }).receiver.track,
+        pc.addTransceiver("video", { direction: "recvonly" }).receiver.track
+      ]);
+      pc.addEventListener("track", (ev) => {
+        if (mediaStream.getTrackById(ev.track.id) === null) mediaStream.addTrack(ev.track);
+      });
+      const answered = await negotiate(pc, async (sdp) => {
+        const reply = await link.request({ type: "resubscribe", subscriptionId: this.#subscriptionId, sdp });
+        return this.#destroyed ? null : reply.sdp;
+      });
+      if (!answered) return;
       const old = this.#pc;
       const oldStream = this.#mediaStream;
       this.#pc = pc;
