@@ -174,7 +174,9 @@ export class MediaRepair {
         this.#onGone(err);
         return;
       }
-      log.warn(`${this.#label}: replacing the media connection failed: ${(err && err.message) || err}`);
+      // the WebSocket died under the request (the same network change): expected, retried
+      const level = this.#isConnected() ? 'warn' : 'debug';
+      log[level](`${this.#label}: replacing the media connection failed: ${(err && err.message) || err}`);
       this.#wanted = true;
       const wait = RETRY_MS[Math.min(this.#attempts, RETRY_MS.length - 1)];
       this.#attempts += 1;

@@ -857,7 +857,8 @@ var MediaRepair = class {
         this.#onGone(err);
         return;
       }
-      log.warn(`${this.#label}: replacing the media connection failed: ${err && err.message || err}`);
+      const level2 = this.#isConnected() ? "warn" : "debug";
+      log[level2](`${this.#label}: replacing the media connection failed: ${err && err.message || err}`);
       this.#wanted = true;
       const wait = RETRY_MS[Math.min(this.#attempts, RETRY_MS.length - 1)];
       this.#attempts += 1;
