@@ -30,7 +30,7 @@ from tests.net.support import CHROMIUM, CHROMIUM_ARGS, sdk, wait_available
 from tests.net.test_browser import harness_handler
 from tests.netns import Namespace, Network
 from tests.recording.media import read_output
-from tests.servers import make_server
+from tests.servers import Server, make_server
 
 SERVER, OLD, NEW, BOB = "203.0.113.10", "203.0.113.30", "203.0.113.31", "203.0.113.40"
 
@@ -52,12 +52,20 @@ async def test_chromium_whose_address_changes_keeps_its_stream_and_subscription(
 ) -> None:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before anything runs)
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.async_api import async_playwright
-
     srv, _ = network.public_host("srv", SERVER)
     cli, cli_if = network.public_host("cli", OLD)
     bob_ns, _ = network.public_host("bob", BOB)
     server = make_server(tmp_path, netns=srv.name, url=f"http://{SERVER}:{{port}}")
+    try:
+        await _across_a_change(server, srv, cli, cli_if, bob_ns, tmp_path, chromium_in)
+    finally:
+        server.stop()
+
+
+async def _across_a_change(server: Server, srv: Namespace, cli: Namespace, cli_if: str, bob_ns: Namespace,
+                           tmp_path: Path, chromium_in: Callable[[Namespace], str]) -> None:
+    from playwright.async_api import async_playwright
+
     port, stop_pages = cli.serve_http(harness_handler(f"{server.url}/static/archivist.js"))
     key, secret = server.project.api_key, server.project.api_secret
     ot = sdk(server.url, key, secret)
@@ -152,7 +160,6 @@ async def test_chromium_whose_address_changes_keeps_its_stream_and_subscription(
             srv.call, lambda: httpx.get(str(done.url), follow_redirects=True, timeout=20))).content
     finally:
         stop_pages()
-        server.stop()
 
     heal_pub = a["published_again"] - a["changed"]
     heal_sub = a["subscribed_again"] - a["changed"]
