@@ -217,7 +217,9 @@ class InServerLauncher:
         path = archive_path(self._dir, archive.project_key, archive.id, archive.output_mode)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         rec = _Recording(archive, self._recorder(archive, path, on_failure))
-        rec.recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
+        # by archive id, not ``rec``: the recorder must not refer back to its record (a cycle
+        # keeps a finished recorder, its buffers and codec contexts, until a full collection)
+        rec.recorder.on_keyframe_needed = lambda sid, aid=archive.id: self._keyframe_needed(aid, sid)
         self._active[archive.id] = rec
         try:
             await rec.recorder.start()
@@ -417,8 +419,9 @@ class InServerLauncher:
                 rec.recorder.layout.forget_stream(stream_id)
             log.info("stream left the recording", archive=rec.archive.id, stream=stream_id, **feed.stats())
 
-    def _keyframe_needed(self, rec: _Recording, stream_id: str) -> None:
-        feed = rec.feeds.get(stream_id)
+    def _keyframe_needed(self, archive_id: str, stream_id: str) -> None:
+        rec = self._active.get(archive_id)
+        feed = rec.feeds.get(stream_id) if rec is not None else None
         if feed is not None:
             feed.request_keyframe()
 
