@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from archivist.memory import release_free_memory, rss_bytes
+from archivist.memory import release_free_memory
 
 MB = 2**20
 
@@ -33,12 +33,12 @@ def test_freed_frames_go_back_to_the_system() -> None:
             kept.append(ctypes.create_string_buffer(64))
         frames.clear()
 
+    baseline = release_free_memory().rss_after
     thread = threading.Thread(target=work)
     thread.start()
     thread.join()
-    before = rss_bytes()
     done = release_free_memory()
     assert done.available
-    assert done.rss_before >= before - 5 * MB
-    assert done.released > 60 * MB, (done.rss_before / MB, done.rss_after / MB)
+    # 138 MB of frames were resident: none of it is now, whatever glibc had kept of it
+    assert done.rss_after < baseline + 30 * MB, (baseline / MB, done.rss_before / MB, done.rss_after / MB)
     assert len(kept) == 300  # what is in use stays
