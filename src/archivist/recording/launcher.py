@@ -33,6 +33,7 @@ from archivist.archives.ports import FailureCallback, RecordingOutcome
 from archivist.clock import now_ms
 from archivist.errors import DiskFull
 from archivist.lifecycle import Failures
+from archivist.memory import release_free_memory
 from archivist.recording.encoder import PRESETS
 from archivist.recording.feed import StreamFeed
 from archivist.recording.finalize import RecordingResult, sha256_file
@@ -217,7 +218,9 @@ class InServerLauncher:
         path = archive_path(self._dir, archive.project_key, archive.id, archive.output_mode)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         rec = _Recording(archive, self._recorder(archive, path, on_failure))
-        rec.recorder.on_keyframe_needed = lambda sid: self._keyframe_needed(rec, sid)
+        # by archive id, not ``rec``: the recorder must not refer back to its record (a cycle
+        # keeps a finished recorder, its buffers and codec contexts, until a full collection)
+        rec.recorder.on_keyframe_needed = lambda sid, aid=archive.id: self._keyframe_needed(aid, sid)
         self._active[archive.id] = rec
         try:
             await rec.recorder.start()
@@ -274,6 +277,8 @@ class InServerLauncher:
                 feed.close()
             await rec.recorder.close()
             self.finished_cpu_seconds += rec.recorder.cpu_seconds
+            del rec  # its recorder, the last reference: freed now (see :func:`release_free_memory`)
+            await self._release_memory(archive.id)
         log.info("archive recorded", archive=archive.id, duration=round(result.duration, 3), size=result.size,
                  feeds=feeds)
         return RecordingOutcome(
@@ -282,6 +287,15 @@ class InServerLauncher:
             storage_key=storage_key(archive.project_key, archive.id, archive.output_mode),
             sha256=result.sha256,
         )
+
+    async def _release_memory(self, archive_id: str) -> None:
+        """A finished recorder's buffers (tens of MB) go back to the system: glibc would keep
+        them, and the server's memory would rise at every archive (issue 12)."""
+        started = time.monotonic()
+        done = await asyncio.to_thread(release_free_memory)
+        if done.available:
+            log.info("recorder memory released", archive=archive_id, released_mb=round(done.released / 2**20, 1),
+                     rss_mb=round(done.rss_after / 2**20, 1), took_ms=round((time.monotonic() - started) * 1000))
 
     async def _salvage(self, archive: Archive, error: RecordingError) -> RecordingOutcome:
         outcome = await self.recover(archive)
@@ -417,8 +431,9 @@ class InServerLauncher:
                 rec.recorder.layout.forget_stream(stream_id)
             log.info("stream left the recording", archive=rec.archive.id, stream=stream_id, **feed.stats())
 
-    def _keyframe_needed(self, rec: _Recording, stream_id: str) -> None:
-        feed = rec.feeds.get(stream_id)
+    def _keyframe_needed(self, archive_id: str, stream_id: str) -> None:
+        rec = self._active.get(archive_id)
+        feed = rec.feeds.get(stream_id) if rec is not None else None
         if feed is not None:
             feed.request_keyframe()
 

@@ -513,4 +513,9 @@ class ComposedRecorder:
             pipeline.abort()
             self._report_error(exc)
         finally:
+            # The decoders go with the worker: their codec contexts hold frame pools (a VP8
+            # context keeps every buffer it ever had out at once: MBs per stream), and each
+            # holds a callback to this recorder, a cycle that only a full garbage collection
+            # would free (issue 12: the server grew by tens of MB per archive).
+            self._decoders.clear()
             self._signal(self._done)

@@ -165,6 +165,7 @@ class StreamFile:
         if self._writer is None and self._pending:
             self._open()
         self.closed = True
+        self._forget_callbacks()
         if self._writer is None:
             return None
         assert self.start is not None
@@ -185,8 +186,14 @@ class StreamFile:
         if self.closed:
             return
         self.closed = True
+        self._forget_callbacks()
         if self._writer is not None:
             self._writer.abort()
+
+    def _forget_callbacks(self) -> None:
+        """A closed file calls nobody: its owner's callbacks refer back to the owner, which
+        keeps the file (a cycle that would keep a finished recorder until a full collection)."""
+        self._on_open = self._on_keyframe_needed = None
 
     # -- the file --------------------------------------------------------------------------------
     def _open(self) -> None:
