@@ -391,9 +391,8 @@ class PublisherPeer(_Peer):
             last = self._continues.get(kind)
             offset = 0
             if last is not None:
-                rate = self.codecs[kind].clock_rate if kind in self.codecs else 90_000
                 last_pts, last_at = last
-                offset = last_pts + max(1, round((now - last_at) * rate)) - pts
+                offset = last_pts + max(1, round((now - last_at) * self.timing[kind].clock_rate)) - pts
             self._pts_offset[kind] = offset
         return offset
 
@@ -572,9 +571,17 @@ class SubscriberPeer(_Peer):
         self.set_forwarding(audio=audio, video=video)
         await self._answer(offer_sdp)
         sdp = await self._finish_answer()
+        self._attach()
+        return sdp
+
+    def _attach(self) -> None:
         for kind, track in self.tracks.items():
             self._removers.append(self.publisher.add_packet_sink(kind, track.push))
-        return sdp
+
+    def _detach(self) -> None:
+        for remove in self._removers:
+            remove()
+        self._removers.clear()
 
     def _request_keyframe(self) -> None:
         self.publisher.request_keyframe()  # whichever publisher it forwards now
@@ -584,14 +591,12 @@ class SubscriberPeer(_Peer):
         (same codecs; its timeline continues, see :meth:`PublisherPeer.continue_from`). Video
         resumes at a keyframe, asked for."""
         answered = bool(self._removers)
-        for remove in self._removers:
-            remove()
-        self._removers.clear()
+        self._detach()
         self.publisher = publisher
         if not answered:  # answer() adds the sinks, on the new publisher
             return
-        for kind, track in self.tracks.items():
-            self._removers.append(publisher.add_packet_sink(kind, track.push))
+        self._attach()
+        for track in self.tracks.values():
             track.restart()
 
     def set_forwarding(self, *, audio: bool, video: bool) -> None:
@@ -613,8 +618,7 @@ class SubscriberPeer(_Peer):
         }
 
     async def _close(self) -> None:
-        for remove in self._removers:
-            remove()
+        self._detach()
         for track in self.tracks.values():
             track.stop()
         await self.pc.close()

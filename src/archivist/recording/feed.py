@@ -74,10 +74,19 @@ class StreamFeed:
 
     def start(self) -> None:
         self.recorder.add_stream(self.stream_id, self.has_audio, self.has_video, codecs=self.codecs)
+        self._attach()
+
+    def _attach(self) -> None:
+        """Packet sinks on the publisher's tracks; video asked to start at a keyframe."""
         for kind in self.codecs:
             self._removers.append(self.publisher.add_packet_sink(kind, self._sink(kind)))
         if self.has_video:
             self.publisher.request_keyframe()
+
+    def _detach(self) -> None:
+        for remove in self._removers:
+            remove()
+        self._removers.clear()
 
     def rebind(self, publisher: PublisherMedia) -> None:
         """The stream's media was replaced (same codecs, the client's network changed): read
@@ -86,16 +95,11 @@ class StreamFeed:
         is a gap, filled as a gap is (the mixer places by the clock what no longer follows)."""
         if self.closed:
             return
-        for remove in self._removers:
-            remove()
-        self._removers.clear()
+        self._detach()
         self.publisher = publisher
         self.sync = StreamSync({kind: publisher.timing[kind] for kind in self.codecs}, self.sync.t0, self.sync.fps)
         self.rebinds += 1
-        for kind in self.codecs:
-            self._removers.append(publisher.add_packet_sink(kind, self._sink(kind)))
-        if self.has_video:
-            publisher.request_keyframe()
+        self._attach()
 
     def _sink(self, kind: str) -> Callable[[EncodedPacket], None]:
         def on_packet(packet: Any) -> None:
@@ -118,9 +122,7 @@ class StreamFeed:
         if self.closed:
             return
         self.closed = True
-        for remove in self._removers:
-            remove()
-        self._removers.clear()
+        self._detach()
         self.recorder.remove_stream(self.stream_id)
 
     def stats(self) -> dict[str, Any]:

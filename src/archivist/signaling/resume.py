@@ -13,7 +13,7 @@ period ends the connection closes with ``networkDisconnected`` (everyone hears a
 resume whose missed events are no longer all kept is refused (close 4010).
 
 A resume may also come before the server has noticed that the old WebSocket is dead (a client
-whose address changed gives up on its quiet WebSocket after its heartbeat, 12 s, sooner than
+whose address changed gives up on its quiet WebSocket after its heartbeat, 5 s, sooner than
 the server's pings, 5 + 10 s): the resume token is the credential, so the new WebSocket takes
 over and the old one is closed (4011); the old one's end then changes nothing.
 
@@ -113,8 +113,7 @@ class ClientChannel:
         """Its WebSocket dropped: keep the connection for ``grace`` seconds."""
         if self._ended or self.conn is None:
             return
-        self.sink = None
-        self.resumes._add(self)
+        self.sink = None  # it stays in ``resumes`` under its token (registered since it was made)
         self._expiry = asyncio.get_running_loop().create_task(
             self._expire(self.resumes.grace), name=f"resume window {self.conn.id}"
         )
