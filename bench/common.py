@@ -4,6 +4,7 @@ and a table printer. Benchmarks measure and print; they never fail on a slow mac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import os
 import platform
@@ -30,6 +31,38 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a server's recorder processes)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children, the live ones and those that exited (whose time
+    the process was given when it reaped them)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+    for child in children(pid):
+        with contextlib.suppress(OSError):
+            total += tree_cpu_seconds(child)
+    return total
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its live children, in MB (shared pages, such as the
+    libraries a server and its recorder processes both map, counted once in all)."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+    return total
+
+
 @dataclass
 class CpuWindow:
     pid: int
@@ -37,12 +70,12 @@ class CpuWindow:
     c0: float = 0.0
 
     def start(self) -> CpuWindow:
-        self.t0, self.c0 = time.monotonic(), cpu_seconds(self.pid)
+        self.t0, self.c0 = time.monotonic(), tree_cpu_seconds(self.pid)
         return self
 
     def rate(self) -> float:
-        """CPU-seconds per second since :meth:`start`."""
-        return (cpu_seconds(self.pid) - self.c0) / (time.monotonic() - self.t0)
+        """CPU-seconds per second since :meth:`start` (the process and its children)."""
+        return (tree_cpu_seconds(self.pid) - self.c0) / (time.monotonic() - self.t0)
 
 
 async def measure_cpu(pid: int, seconds: float) -> float:

@@ -33,15 +33,8 @@ import numpy as np
 from opentok import Client, MediaModes
 
 from archivist.client import ArchivistClient
-from bench.common import CpuWindow, LoopSources, publish_result, table
+from bench.common import CpuWindow, LoopSources, publish_result, table, tree_pss_mb
 from tests.servers import Server, make_server
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def audio_kept(path: Path) -> float:
@@ -110,7 +103,7 @@ async def level(server: Server, ot: Client, n: int, publishers: int, seconds: fl
     async with httpx.AsyncClient(timeout=30) as http:
         while time.monotonic() - t0 < seconds:
             await asyncio.sleep(1.0)
-            rss.append((time.monotonic() - t0, rss_mb(pid)))
+            rss.append((time.monotonic() - t0, tree_pss_mb(pid)))
             health = (await http.get(f"{server.url}/health")).json()
             lags.append(health["loopLagMs"])
             behind.append(len(health.get("recordingsBehind", {})))
@@ -134,9 +127,9 @@ async def level(server: Server, ot: Client, n: int, publishers: int, seconds: fl
             f"{cpu_rate:.2f}", str(last_behind)]
 
 
-async def run(levels: list[int], publishers: int, seconds: float) -> None:
+async def run(levels: list[int], publishers: int, seconds: float, thread_recorders: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-overload-"))
-    server = make_server(tmp)
+    server = make_server(tmp, extra_env={"ARCHIVIST_RECORDER_PROCESS": "false"} if thread_recorders else None)
     ot = Client(server.project.api_key, server.project.api_secret, api_url=server.url, timeout=60)
     rows = []
     try:
@@ -148,9 +141,12 @@ async def run(levels: list[int], publishers: int, seconds: float) -> None:
     notes = [f"Each level: N sessions x {publishers} publishers (VP8 640x480@30 ~600 kbit/s + Opus), N composed "
              f"640x480 archives recording at once for {seconds:g} s, on this machine with the clients in "
              "another process. 'video fps': worst / median archive. 'lag': p99 / max of the event loop "
-             "during the recording. 'behind': the most recorders /health reported as skipping pictures at once."]
-    publish_result("overload", table("Recording under overload",
-                                     ["archives", "audio kept (worst)", "video fps", "server RSS", "loop lag",
+             "during the recording. 'behind': the most recorders /health reported as skipping pictures at once. "
+             "'memory': PSS of the server and its recorder processes; 'CPU': theirs too. Recorders: "
+             + ("threads of the server (ARCHIVIST_RECORDER_PROCESS=false)." if thread_recorders
+                else "a process per archive (the default).")]
+    publish_result("overload-threads" if thread_recorders else "overload", table("Recording under overload",
+                                     ["archives", "audio kept (worst)", "video fps", "server memory", "loop lag",
                                       "CPU-s/s", "behind (max)"], rows, notes))
 
 
@@ -159,8 +155,11 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,3,4,6")
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--thread-recorders", action="store_true",
+                        help="record in threads of the server, as before issue 12's recorder processes "
+                             "(writes bench/results/overload-threads.md)")
     args = parser.parse_args()
-    asyncio.run(run([int(x) for x in args.levels.split(",")], args.publishers, args.seconds))
+    asyncio.run(run([int(x) for x in args.levels.split(",")], args.publishers, args.seconds, args.thread_recorders))
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ import numpy as np
 from opentok import Client, MediaModes
 
 from archivist.client import ArchivistClient
-from bench.common import LoopSources, publish_result, table
-from bench.overload import audio_kept, rss_mb
+from bench.common import LoopSources, publish_result, table, tree_pss_mb
+from bench.overload import audio_kept
 from tests.servers import Server, make_server
 
 CLIENTS = 3
@@ -122,7 +122,7 @@ async def run(minutes: float, target: float, archive_minutes: float, max_session
         busy0 = machine_busy()
         while time.monotonic() - t0 < minutes * 60:
             await asyncio.sleep(10)
-            samples.append((time.monotonic() - t0, rss_mb(pid), open_fds(pid)))
+            samples.append((time.monotonic() - t0, tree_pss_mb(pid), open_fds(pid)))
             if time.monotonic() >= next_roll and time.monotonic() - t0 < minutes * 60 - 30:
                 for session in sessions:
                     await stop_archive(ot, session)
@@ -154,7 +154,7 @@ async def run(minutes: float, target: float, archive_minutes: float, max_session
             ["sessions x clients (recording)", f"{len(sessions)} x {CLIENTS}", f"machine CPU {soak_cpu * 100:.0f} %"],
             ["archives valid (available, duration within 1 s, audio >= 99.9 %)", f"{len(ok)} of {len(results)}",
              f"worst audio kept {min(r[2] for r in results) * 100:.2f} %" if results else ""],
-            ["server RSS: start / half-way / end",
+            ["server memory (PSS, with its recorder processes): start / half-way / end",
              f"{samples[0][1]:.0f} / {mid[1]:.0f} / {samples[-1][1]:.0f} MB" if samples else "-",
              f"second half {slope * 60:+.2f} MB/min"],
             ["server open descriptors: start / half-way / end",

@@ -130,8 +130,10 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
     # archives: rooms (the lookup), recorders, file storage, the service, then its workers
     rooms = Rooms()
     launcher = InServerLauncher(rooms, settings.archives_dir, settings.video_preset,
-                                min_free_bytes=settings.min_free_mb * 2**20)
+                                min_free_bytes=settings.min_free_mb * 2**20,
+                                recorder_process=settings.recorder_process)
     stack.push_async_callback(launcher.close)
+    launcher.prepare()
     file_rows = ArchiveFileRepository(engine)
     transfers_due = asyncio.Event()
     files = ArchiveFiles(settings, file_rows, StorageTargetRepository(engine), transfers_due)
@@ -162,6 +164,7 @@ async def _build(settings: Settings, stack: AsyncExitStack) -> Services:
     ice = IceConfig.from_settings(settings)
     host = RoomHost(rooms, PeerFactory(ice), observers=(launcher, supervisor))
     stack.push_async_callback(host.close, CloseReason.SERVER_SHUTDOWN)
+    await launcher.ready()  # its spare recorder process, started above, has imported what it needs
     return Services(
         settings=settings,
         engine=engine,

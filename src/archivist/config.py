@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     reports ``low`` below it."""
     video_preset: str = "ultrafast"
     """libx264 preset of composed archives: ultrafast (least CPU) … medium (smallest files)."""
+    recorder_process: bool = True
+    """Each composed archive is recorded by a process of its own (its decoding and encoding never
+    hold the server's GIL, so the event loop keeps its pace on a saturated machine); false: by a
+    thread of the server (one process, less memory: ~40 MB less per archive)."""
     max_body_bytes: int = 1_048_576
     reconnect_grace: float = 30.0
     """Seconds a client whose WebSocket dropped keeps its connection, streams and subscriptions

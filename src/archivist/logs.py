@@ -39,7 +39,20 @@ class StunCredentialFilter(logging.Filter):
         return True
 
 
+_configured = {"level": "INFO", "json": False}
+
+
+def level_name() -> str:
+    """The level :func:`configure` was last given (a child process logs at the same)."""
+    return str(_configured["level"])
+
+
+def json_enabled() -> bool:
+    return bool(_configured["json"])
+
+
 def configure(level: str = "INFO", json_logs: bool = False) -> None:
+    _configured.update(level=level.upper(), json=json_logs)
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s", force=True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(StunCredentialFilter())

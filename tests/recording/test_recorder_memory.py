@@ -22,6 +22,7 @@ from archivist.recording import ComposedRecorder
 from archivist.recording.individual import IndividualRecorder, PacketRecorder
 from archivist.recording.launcher import InServerLauncher
 from archivist.recording.package import ArchiveInfo
+from archivist.recording.recorder_process import RecorderProcess
 from archivist.rooms.registry import Rooms
 from tests.recording.encoded import coloured, encode_opus, encode_video
 from tests.recording.media import read_output
@@ -98,17 +99,21 @@ def _archive(session_id: str) -> Archive:
                    multi_archive_tag=None, storage_key=None, sha256=None, seq=time.time_ns() // 1000)
 
 
-async def test_the_launcher_lets_go_of_finished_recorders(tmp_path: Path, no_cyclic_gc: None) -> None:
+@pytest.mark.parametrize("own_process", [False, True], ids=["thread", "process"])
+async def test_the_launcher_lets_go_of_finished_recorders(
+    tmp_path: Path, no_cyclic_gc: None, own_process: bool
+) -> None:
     """Back to back, the next one started before the last one's stop (the soak's rollover):
-    each finished recorder is gone as soon as its stop returns."""
-    launcher = InServerLauncher(Rooms(), tmp_path)
+    each finished recorder is gone as soon as its stop returns (a thread of the server, or the
+    server's side of a recorder process)."""
+    launcher = InServerLauncher(Rooms(), tmp_path, recorder_process=own_process)
     refs: list[weakref.ref[object]] = []
     previous: Archive | None = None
     for _ in range(3):
         archive = _archive("1_session")
         await launcher.start(archive, lambda exc: None)
         (rec,) = [r for r in launcher.recordings(archive.session_id) if r.archive.id == archive.id]
-        assert isinstance(rec.recorder, ComposedRecorder)
+        assert isinstance(rec.recorder, RecorderProcess if own_process else ComposedRecorder)
         await record_packets(rec.recorder, 0.5)
         refs.append(weakref.ref(rec.recorder))
         del rec

@@ -8,9 +8,11 @@ stream that goes away leaves the picture and the mix. With ``streamMode: manual`
 streams added by :meth:`InServerLauncher.select_stream` are fed. The launcher owns its
 recorders: one :class:`~archivist.recording.recorder.ComposedRecorder` (``outputMode:
 composed``) or :class:`~archivist.recording.individual.IndividualRecorder` (``individual``) per
-archive, closed on stop and at shutdown. The recorder is a subscriber like any other, inside
-this process; this class is the seam where it could move to a process of its own: it talks
-to a recorder only through its inputs and, for the live layout, its ``layout`` attribute.
+archive, closed on stop and at shutdown. A composed recorder runs in a process of its own
+(:class:`~archivist.recording.recorder_process.RecorderProcess`, one spare process kept ready),
+so its decoding and encoding never hold this process's GIL; the individual recorder, which
+only copies packets into files, is a thread of this process. The launcher talks to a recorder
+only through its inputs and, for the live layout, its ``layout`` attribute.
 
 Files: ``<archives_dir>/<project key>/<archive id>.mp4``, written incrementally (fragmented
 MP4), so a killed server leaves a playable file for start-up recovery to finish. Individual:
@@ -42,6 +44,7 @@ from archivist.recording.individual_recovery import recover_individual
 from archivist.recording.layout import ArchiveLayout, LayoutSpec
 from archivist.recording.package import ArchiveInfo, IndividualResult
 from archivist.recording.recorder import ComposedRecorder, RecordingError, RecordingOptions
+from archivist.recording.recorder_process import RecorderProcess, SpareProcess
 from archivist.recording.recovery import RecoveryError, recover_file
 from archivist.rooms.connection import Connection
 from archivist.rooms.reasons import CloseReason
@@ -104,7 +107,9 @@ class DiskSpace:
         return self.free_bytes < self.min_free_bytes
 
 
-Recorder = ComposedRecorder | IndividualRecorder
+Recorder = ComposedRecorder | RecorderProcess | IndividualRecorder
+COMPOSED = (ComposedRecorder, RecorderProcess)
+"""The composed recorders: in a process of its own (the default), or a thread of the server."""
 
 
 @dataclass
@@ -122,20 +127,20 @@ class _Recording:
     @property
     def lag_seconds(self) -> float:
         r = self.recorder
-        return r.lag_seconds if isinstance(r, ComposedRecorder) else r.options.latency_s
+        return r.lag_seconds if isinstance(r, COMPOSED) else r.options.latency_s
 
     @property
     def dropped(self) -> dict[str, int]:
         r = self.recorder
-        return r.dropped if isinstance(r, ComposedRecorder) else {"packets": r.dropped}
+        return r.dropped if isinstance(r, COMPOSED) else {"packets": r.dropped}
 
     @property
     def behind_s(self) -> float:
-        return self.recorder.behind_s if isinstance(self.recorder, ComposedRecorder) else 0.0
+        return self.recorder.behind_s if isinstance(self.recorder, COMPOSED) else 0.0
 
     @property
     def degraded(self) -> bool:
-        return self.recorder.degraded if isinstance(self.recorder, ComposedRecorder) else False
+        return self.recorder.degraded if isinstance(self.recorder, COMPOSED) else False
 
 
 @dataclass(frozen=True)
@@ -155,20 +160,39 @@ class RecordingLoad:
 
 class InServerLauncher:
     def __init__(
-        self, rooms: Rooms, archives_dir: Path, preset: str | None = None, *, min_free_bytes: int = 0
+        self,
+        rooms: Rooms,
+        archives_dir: Path,
+        preset: str | None = None,
+        *,
+        min_free_bytes: int = 0,
+        recorder_process: bool = True,
     ) -> None:
         """``min_free_bytes``: a recording does not start with less free space than this in
-        ``archives_dir`` (:meth:`check_space`)."""
+        ``archives_dir`` (:meth:`check_space`). ``recorder_process``: each composed archive is
+        recorded by a process of its own (:mod:`~archivist.recording.recorder_process`; False:
+        by a thread of this one, which shares its GIL with the event loop)."""
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"video preset {preset!r} is not one of {', '.join(PRESETS)}")
         self._rooms = rooms
         self._dir = archives_dir
         self._preset = preset
         self._min_free = min_free_bytes
+        self._spare = SpareProcess() if recorder_process else None
         self._active: dict[str, _Recording] = {}  # by archive id (a session may briefly have two:
         # one finishing its file while the next starts)
         self.finished_cpu_seconds = 0.0
         """CPU time of the recorders that have finished (the running ones: :meth:`load`)."""
+
+    def prepare(self) -> None:
+        """Start the spare recorder process now (event loop running), so the first archive
+        starts at once (:meth:`ready` waits for it)."""
+        if self._spare is not None:
+            self._spare.prepare()
+
+    async def ready(self) -> None:
+        if self._spare is not None:
+            await self._spare.ready()
 
     def load(self) -> list[RecordingLoad]:
         return [
@@ -222,14 +246,19 @@ class InServerLauncher:
         # keeps a finished recorder, its buffers and codec contexts, until a full collection)
         rec.recorder.on_keyframe_needed = lambda sid, aid=archive.id: self._keyframe_needed(aid, sid)
         self._active[archive.id] = rec
+        if isinstance(rec.recorder, RecorderProcess):
+            # fed from now on: the media waits for the process if it is still starting
+            rec.recorder.begin()
+            self._attach_all(rec)
         try:
             await rec.recorder.start()
         except BaseException:
             self._active.pop(archive.id, None)
+            for feed in rec.feeds.values():
+                feed.close()
             raise
-        room = self._rooms.get(archive.session_id)
-        for stream in room.streams() if room is not None and not rec.manual else []:
-            self._attach(rec, stream)
+        if not isinstance(rec.recorder, RecorderProcess):
+            self._attach_all(rec)
         log.info("archive recording", archive=archive.id, session_id=archive.session_id,
                  streams=len(rec.feeds), path=str(path))
 
@@ -248,6 +277,15 @@ class InServerLauncher:
                 on_error=failed,
                 name=name,
             )
+        if self._spare is not None:
+            return RecorderProcess(
+                path,
+                recording_options(archive, self._preset),
+                layout=LayoutSpec.from_json(archive.layout),
+                on_error=failed,
+                name=name,
+                spare=self._spare,
+            )
         return ComposedRecorder(
             path,
             recording_options(archive, self._preset),
@@ -263,7 +301,7 @@ class InServerLauncher:
         try:
             # the feeds go on until the recorder has the media captured before the stop instant,
             # which is still arriving (jitter buffers, the recorder's latency)
-            if isinstance(rec.recorder, ComposedRecorder):
+            if isinstance(rec.recorder, COMPOSED):
                 at = None if at_ms is None else time.monotonic() - max(0.0, (now_ms() - at_ms) / 1000)
                 result: RecordingResult | IndividualResult = await rec.recorder.stop(at)
             else:
@@ -277,8 +315,10 @@ class InServerLauncher:
                 feed.close()
             await rec.recorder.close()
             self.finished_cpu_seconds += rec.recorder.cpu_seconds
+            in_process = not isinstance(rec.recorder, RecorderProcess)
             del rec  # its recorder, the last reference: freed now (see :func:`release_free_memory`)
-            await self._release_memory(archive.id)
+            if in_process:  # (a recorder process gave everything back when it exited)
+                await self._release_memory(archive.id)
         log.info("archive recorded", archive=archive.id, duration=round(result.duration, 3), size=result.size,
                  feeds=feeds)
         return RecordingOutcome(
@@ -339,7 +379,7 @@ class InServerLauncher:
         """``PUT /archive/{id}/layout``: the composed picture takes it at its next frame.
         False: no recorder of this archive runs here."""
         rec = self._active.get(archive.id)
-        if rec is None or not isinstance(rec.recorder, ComposedRecorder):
+        if rec is None or not isinstance(rec.recorder, COMPOSED):
             return False
         rec.recorder.layout.set(LayoutSpec.from_json(layout))
         rec.archive = rec.archive.evolve(layout=layout)
@@ -378,7 +418,7 @@ class InServerLauncher:
     def stream_classes_changed(self, session_id: str, stream: Stream) -> None:
         """A stream's layout classes changed (``PUT /session/{id}/stream``)."""
         for rec in self.recordings(session_id):
-            if isinstance(rec.recorder, ComposedRecorder) and stream.id in rec.feeds:
+            if isinstance(rec.recorder, COMPOSED) and stream.id in rec.feeds:
                 rec.recorder.layout.set_stream(stream.id, classes=stream.layout_classes)
 
 
@@ -394,9 +434,17 @@ class InServerLauncher:
             with failures.catch():
                 await rec.recorder.close()
             self.finished_cpu_seconds += rec.recorder.cpu_seconds
+        if self._spare is not None:
+            with failures.catch():
+                await self._spare.close()
         failures.raise_any()
 
     # ---- feeding -----------------------------------------------------------------------------
+    def _attach_all(self, rec: _Recording) -> None:
+        room = self._rooms.get(rec.archive.session_id)
+        for stream in room.streams() if room is not None and not rec.manual else []:
+            self._attach(rec, stream)
+
     def _attach(self, rec: _Recording, stream: Stream) -> None:
         if stream.id in rec.feeds or stream.closed:
             return
@@ -408,18 +456,18 @@ class InServerLauncher:
             want_audio, want_video = rec.selected[stream.id]
             audio, video = audio and want_audio, video and want_video
         recorder = rec.recorder
-        fps = recorder.options.fps if isinstance(recorder, ComposedRecorder) else 30
+        fps = recorder.options.fps if isinstance(recorder, COMPOSED) else 30
         feed = StreamFeed(stream.id, stream.media, recorder, audio=audio, video=video, fps=fps)
         if not feed.codecs:
             return
-        if isinstance(recorder, ComposedRecorder):
+        if isinstance(recorder, COMPOSED):
             recorder.layout.set_stream(stream.id, classes=stream.layout_classes, video_type=stream.video_type,
                                        owner=stream.connection.id)
         else:
             recorder.set_stream_info(stream.id, connection_data=stream.connection.data, video_type=stream.video_type)
         rec.feeds[stream.id] = feed
         feed.start()
-        if not stream.has_video and feed.has_video and isinstance(recorder, ComposedRecorder):
+        if not stream.has_video and feed.has_video and isinstance(recorder, COMPOSED):
             recorder.set_placeholder(stream.id, stream.name)
         log.info("stream recorded", archive=rec.archive.id, stream=stream.id, codecs=feed.codecs)
 
@@ -427,7 +475,7 @@ class InServerLauncher:
         feed = rec.feeds.pop(stream_id, None)
         if feed is not None:
             feed.close()
-            if isinstance(rec.recorder, ComposedRecorder):
+            if isinstance(rec.recorder, COMPOSED):
                 rec.recorder.layout.forget_stream(stream_id)
             log.info("stream left the recording", archive=rec.archive.id, stream=stream_id, **feed.stats())
 
@@ -460,7 +508,7 @@ class InServerLauncher:
         for rec in self.recordings(room.session_id):
             feed = rec.feeds.get(stream.id)
             # individual files fill the gap themselves (their track stays continuous)
-            if feed is not None and feed.has_video and isinstance(rec.recorder, ComposedRecorder):
+            if feed is not None and feed.has_video and isinstance(rec.recorder, COMPOSED):
                 rec.recorder.set_placeholder(stream.id, None if stream.has_video else stream.name)
 
     def stream_media_replaced(self, room: Room, stream: Stream) -> None:

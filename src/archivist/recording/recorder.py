@@ -276,13 +276,21 @@ class ComposedRecorder:
         return self._inbox.put(kind, stream_id, payload, t)
 
     # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, t0: float | None = None) -> None:
+        """Start the worker. ``t0``: the file's zero on this recorder's clock (default now; a
+        recorder in a process of its own is given the instant its archive started)."""
         if self._state != "new":
             raise RuntimeError(f"cannot start a recorder in state {self._state}")
         self._loop = asyncio.get_running_loop()
         self._started = self._loop.create_future()
         self._done = self._loop.create_future()
-        self.t0 = self._now()
+        self.t0 = self._now() if t0 is None else t0
+        # a zero in the past: the media since then is on its way (it waited for this process);
+        # render that far behind to begin with, then come down as for late media
+        behind = self._now() - self.t0
+        if behind > 0:
+            self.latency = max(self.latency, behind + LATENESS_MARGIN)
+            self.max_latency = max(self.max_latency, self.latency)
         self._set_state("running")
         self._thread = threading.Thread(target=self._run, name=f"{self._name}-worker", daemon=True)
         self._thread.start()
